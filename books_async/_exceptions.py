@@ -1,0 +1,190 @@
+"""The one error hierarchy of books-async.
+
+Only :class:`BooksError` and its subclasses escape the package::
+
+    BooksError
+    ├── ConfigurationError(ValueError)   bad argument or missing key, raised before any I/O
+    ├── InvalidRequestError(ValueError)  a request body or parameter the API would reject (.details)
+    ├── APIConnectionError               never reached the server, or no response
+    │   └── APITimeoutError
+    ├── OutcomeUnknownError              a POST may have been processed: look it up before resending
+    ├── APIStatusError                   .status .body .method .url
+    │   ├── ValidationError              400 (.details)
+    │   ├── AuthenticationError          401
+    │   ├── PermissionDeniedError        403
+    │   ├── NotFoundError                404
+    │   ├── ConflictError                409
+    │   ├── PayloadTooLargeError         413
+    │   ├── RateLimitError               429 (.retry_after)
+    │   └── ServerError                  5xx
+    └── ResponseDecodeError              a 2xx body did not match the spec
+
+Messages say what failed and what to do; none of them ever holds the API key, a header or a body.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import attrs
+
+__all__ = [
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BooksError",
+    "ConfigurationError",
+    "ConflictError",
+    "ErrorDetail",
+    "InvalidRequestError",
+    "NotFoundError",
+    "OutcomeUnknownError",
+    "PayloadTooLargeError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "ResponseDecodeError",
+    "ServerError",
+    "ValidationError",
+]
+
+
+@attrs.frozen
+class ErrorDetail:
+    """One field failure, as the API's Zod-style ``details`` array reports it."""
+
+    path: tuple[str | int, ...]
+    message: str
+    code: str
+
+    @classmethod
+    def from_wire(cls, raw: object) -> ErrorDetail:
+        """Read one entry of a ``details`` array, tolerating missing or odd keys."""
+        if not isinstance(raw, Mapping):
+            return cls(path=(), message=str(raw), code="unknown")
+        path = raw.get("path", ())
+        parts: tuple[str | int, ...] = (
+            tuple(p if isinstance(p, int) else str(p) for p in path)
+            if isinstance(path, Sequence) and not isinstance(path, str)
+            else ()
+        )
+        return cls(path=parts, message=str(raw.get("message", "")), code=str(raw.get("code", "unknown")))
+
+    def __str__(self) -> str:
+        where = ".".join(str(p) for p in self.path) or "<body>"
+        return f"{where}: {self.message} ({self.code})"
+
+
+class BooksError(Exception):
+    """Base of every error books-async raises."""
+
+
+class ConfigurationError(BooksError, ValueError):
+    """A client argument or setting is wrong or missing; raised before any I/O."""
+
+
+class InvalidRequestError(BooksError, ValueError):
+    """A request the API would reject, caught before it was sent.
+
+    ``details`` has the same shape as :attr:`ValidationError.details`, so callers can handle both alike.
+    """
+
+    def __init__(self, message: str, details: Sequence[ErrorDetail] = ()) -> None:
+        self.details: tuple[ErrorDetail, ...] = tuple(details)
+        lines = [message, *(f"  - {d}" for d in self.details)]
+        super().__init__("\n".join(lines))
+
+
+class APIConnectionError(BooksError):
+    """The request never reached the server, or no response came back."""
+
+
+class APITimeoutError(APIConnectionError):
+    """The request timed out."""
+
+
+class OutcomeUnknownError(BooksError):
+    """A non-idempotent request failed after it may have reached the server.
+
+    It is never retried automatically: look the object up (e.g. by invoice number) before resending.
+    """
+
+    def __init__(self, message: str, *, method: str, url: str) -> None:
+        self.method = method
+        self.url = url
+        super().__init__(message)
+
+
+class APIStatusError(BooksError):
+    """The API answered with an error status."""
+
+    def __init__(self, message: str, *, status: int, body: object, method: str, url: str) -> None:
+        self.status = status
+        self.body = body
+        self.method = method
+        self.url = url
+        super().__init__(message)
+
+
+class ValidationError(APIStatusError):
+    """400: the API rejected the payload; ``details`` lists every failing field."""
+
+    def __init__(self, message: str, *, status: int, body: object, method: str, url: str) -> None:
+        super().__init__(message, status=status, body=body, method=method, url=url)
+        raw = body.get("details", ()) if isinstance(body, Mapping) else ()
+        self.details: tuple[ErrorDetail, ...] = (
+            tuple(ErrorDetail.from_wire(d) for d in raw)
+            if isinstance(raw, Sequence) and not isinstance(raw, str)
+            else ()
+        )
+
+    def __str__(self) -> str:
+        base = super().__str__()
+        if not self.details:
+            return base
+        return "\n".join([base, *(f"  - {d}" for d in self.details)])
+
+
+class AuthenticationError(APIStatusError):
+    """401: the API key is missing, wrong or revoked."""
+
+
+class PermissionDeniedError(APIStatusError):
+    """403: the key may not do this (another app's module, or an owner-only route)."""
+
+
+class NotFoundError(APIStatusError):
+    """404: no such object in this organisation."""
+
+
+class ConflictError(APIStatusError):
+    """409: a uniqueness or state conflict (duplicate invoice number, converting a quote twice)."""
+
+
+class PayloadTooLargeError(APIStatusError):
+    """413: the request body is over the API's 5 MB limit (also raised locally before sending)."""
+
+
+class RateLimitError(APIStatusError):
+    """429: the organisation's quota is spent; ``retry_after`` says for how many seconds."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        body: object,
+        method: str,
+        url: str,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, status=status, body=body, method=method, url=url)
+        self.retry_after = retry_after
+
+
+class ServerError(APIStatusError):
+    """5xx: the API failed; safe requests were already retried."""
+
+
+class ResponseDecodeError(BooksError):
+    """A successful response did not match the spec (the cause is chained)."""
