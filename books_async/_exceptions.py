@@ -4,6 +4,7 @@ Only :class:`BooksError` and its subclasses escape the package::
 
     BooksError
     ├── ConfigurationError(ValueError)   bad argument or missing key, raised before any I/O
+    ├── ClientClosedError(RuntimeError)  the client was used after aclose()
     ├── InvalidRequestError(ValueError)  a request body or parameter the API would reject (.details)
     ├── APIConnectionError               never reached the server, or no response
     │   └── APITimeoutError
@@ -34,6 +35,7 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BooksError",
+    "ClientClosedError",
     "ConfigurationError",
     "ConflictError",
     "ErrorDetail",
@@ -95,8 +97,20 @@ class InvalidRequestError(BooksError, ValueError):
         super().__init__("\n".join(lines))
 
 
+class ClientClosedError(BooksError, RuntimeError):
+    """The client was closed (``aclose()`` or the end of ``async with``); make a new one."""
+
+
 class APIConnectionError(BooksError):
-    """The request never reached the server, or no response came back."""
+    """The request never reached the server, or no response came back.
+
+    ``request_sent`` is ``False`` only when the request provably never left (the connection could not be
+    made); only then may a POST be retried without risking a duplicate.
+    """
+
+    def __init__(self, message: str, *, request_sent: bool = True) -> None:
+        self.request_sent = request_sent
+        super().__init__(message)
 
 
 class APITimeoutError(APIConnectionError):

@@ -1,0 +1,68 @@
+"""books-async: the async-first Python SDK for the techlift Books API.
+
+    async with BooksClient() as books:
+        page = await books.invoices.list(status=InvoiceStatus.sent)
+"""
+
+from books_async._client import DEFAULT_BASE_URL, BooksClient
+from books_async._config import RateLimit, Timeout
+from books_async._exceptions import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BooksError,
+    ClientClosedError,
+    ConfigurationError,
+    ConflictError,
+    ErrorDetail,
+    InvalidRequestError,
+    NotFoundError,
+    OutcomeUnknownError,
+    PayloadTooLargeError,
+    PermissionDeniedError,
+    RateLimitError,
+    ResponseDecodeError,
+    ServerError,
+    ValidationError,
+)
+from books_async._limiter import Limiter, SlidingWindowLimiter
+from books_async._types import NOT_GIVEN, NotGiven
+from books_async._version import __version__
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "NOT_GIVEN",
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BooksClient",
+    "BooksError",
+    "ClientClosedError",
+    "ConfigurationError",
+    "ConflictError",
+    "ErrorDetail",
+    "InvalidRequestError",
+    "Limiter",
+    "NotFoundError",
+    "NotGiven",
+    "OutcomeUnknownError",
+    "PayloadTooLargeError",
+    "PermissionDeniedError",
+    "RateLimit",
+    "RateLimitError",
+    "ResponseDecodeError",
+    "ServerError",
+    "SlidingWindowLimiter",
+    "Timeout",
+    "ValidationError",
+    "__version__",
+]
+
+# Tracebacks and reprs show the public path users import from, not our private module layout.
+for _name in __all__:
+    _obj = globals()[_name]
+    if isinstance(_obj, type):
+        _obj.__module__ = __name__
+del _name, _obj

@@ -1,0 +1,179 @@
+"""``BooksClient``: configuration, lifecycle, and one attribute per API resource."""
+
+from __future__ import annotations
+
+import os
+from types import TracebackType
+from typing import TYPE_CHECKING, Literal
+
+import attrs
+
+from books_async._config import (
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_MAX_RETRY_WAIT,
+    DEFAULT_RATE_LIMIT,
+    DEFAULT_TIMEOUT,
+    RateLimit,
+    Timeout,
+)
+from books_async._exceptions import ConfigurationError
+from books_async._limiter import Limiter, NoLimiter, limiter_for_key
+from books_async._retry import RetryPolicy
+from books_async._transport import Transport, normalise_base_url
+from books_async.resources import Customers, Invoices, Mobile, Orgs, Products, Quotes, Services, Validate
+
+if TYPE_CHECKING:
+    import aiohttp
+
+    from books_async.bulk import Bulk
+
+__all__ = ["DEFAULT_BASE_URL", "BooksClient"]
+
+DEFAULT_BASE_URL = "https://techliftdigital.in/api/v1"
+"""The production API. It has no trial mode: point ``base_url`` at the sandbox to experiment."""
+
+
+@attrs.frozen
+class _Settings:
+    base_url: str
+    auth_scheme: str
+    timeout: Timeout
+    max_retries: int
+
+
+class BooksClient:
+    """An async client for the techlift Books API.
+
+    Use it as ``async with BooksClient() as books:``, or build it once (no running loop needed) and call
+    :meth:`aclose` when done, e.g. in a FastAPI lifespan. Every resource hangs off it: ``books.invoices``,
+    ``books.quotes``, ``books.customers``, ``books.products``, ``books.services``, ``books.orgs``,
+    ``books.validate``, ``books.mobile``, and the bulk helpers at ``books.bulk``.
+
+    Args:
+        api_key: the key; ``BOOKS_API_KEY`` from the environment when omitted.
+        base_url: the API's address; ``BOOKS_BASE_URL``, else production. Plain ``http://`` only to loopback.
+        rate_limit: the quota to stay under (default 100 a minute); ``None`` turns client-side limiting off.
+            Clients in one process with the same key share one limiter.
+        limiter: a limiter to use instead, e.g. one shared by several keys of an organisation, or a
+            :class:`books_async.limiters.RedisRateLimiter` shared by several processes.
+        timeout: seconds for the whole call, or a :class:`Timeout`; any call can override it.
+        max_retries: retries after the first attempt, for 429s and, where safe, transient failures.
+        max_retry_wait: a 429 asking for a longer wait than this raises :class:`RateLimitError` at once.
+        auth_scheme: send the key as ``x-api-key`` (default) or as ``Authorization: Bearer``.
+        session: an ``aiohttp.ClientSession`` to use; it stays yours and is not closed by :meth:`aclose`.
+
+    Raises:
+        ConfigurationError: no key, a bad ``base_url``, or a bad setting; raised here, before any I/O.
+    """
+
+    invoices: Invoices
+    quotes: Quotes
+    customers: Customers
+    products: Products
+    services: Services
+    orgs: Orgs
+    validate: Validate
+    mobile: Mobile
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        *,
+        base_url: str | None = None,
+        rate_limit: RateLimit | None = DEFAULT_RATE_LIMIT,
+        limiter: Limiter | None = None,
+        timeout: float | Timeout = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT,
+        auth_scheme: Literal["x-api-key", "bearer"] = "x-api-key",
+        session: aiohttp.ClientSession | None = None,
+    ) -> None:
+        key = api_key if api_key is not None else os.environ.get("BOOKS_API_KEY", "")
+        if not key or not key.strip():
+            raise ConfigurationError(
+                "No API key: pass BooksClient(api_key=...) or set BOOKS_API_KEY. "
+                "To try things out without one, run the sandbox (books-async sandbox)."
+            )
+        url = normalise_base_url(base_url or os.environ.get("BOOKS_BASE_URL") or DEFAULT_BASE_URL)
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float | Timeout):
+            raise ConfigurationError(f"timeout must be seconds or a Timeout; got {timeout!r}.")
+        limits = (
+            timeout
+            if isinstance(timeout, Timeout)
+            else Timeout(connect=min(DEFAULT_TIMEOUT.connect, timeout), read=timeout, total=timeout)
+        )
+        if limiter is None:
+            limiter = NoLimiter() if rate_limit is None else limiter_for_key(key, rate_limit)
+        retry = RetryPolicy(max_retries=max_retries, max_retry_wait=max_retry_wait)
+        self._settings = _Settings(base_url=url, auth_scheme=auth_scheme, timeout=limits, max_retries=max_retries)
+        self._transport = Transport(
+            api_key=key,
+            base_url=url,
+            auth_scheme=auth_scheme,
+            timeout=limits,
+            limiter=limiter,
+            retry=retry,
+            session=session,
+        )
+        self.invoices = Invoices(self._transport)
+        self.quotes = Quotes(self._transport)
+        self.customers = Customers(self._transport)
+        self.products = Products(self._transport)
+        self.services = Services(self._transport)
+        self.orgs = Orgs(self._transport)
+        self.validate = Validate(self._transport)
+        self.mobile = Mobile(self._transport)
+        self._bulk: Bulk | None = None
+
+    @property
+    def bulk(self) -> Bulk:
+        """The bulk helpers (``create_invoices``, ``download_pdfs``, ...) bound to this client."""
+        if self._bulk is None:
+            from books_async.bulk import Bulk  # noqa: PLC0415  # keeps `import books_async` light
+
+            self._bulk = Bulk(self)
+        return self._bulk
+
+    @property
+    def base_url(self) -> str:
+        """The API address in use."""
+        return self._settings.base_url
+
+    @property
+    def limiter(self) -> Limiter:
+        """The limiter every call of this client waits on."""
+        return self._transport.limiter
+
+    @property
+    def requests_sent(self) -> int:
+        """Attempts sent so far, retries included."""
+        return self._transport.requests_sent
+
+    @property
+    def rate_limited(self) -> int:
+        """429 answers met so far."""
+        return self._transport.rate_limited
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`aclose` was called; a closed client raises :class:`ClientClosedError` on use."""
+        return self._transport.closed
+
+    async def aclose(self) -> None:
+        """Close the HTTP session, unless it was passed in. Idempotent."""
+        await self._transport.aclose()
+
+    async def __aenter__(self) -> BooksClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        s = self._settings
+        return f"<BooksClient base_url={s.base_url!r} auth={s.auth_scheme} key=[redacted]>"

@@ -1,0 +1,128 @@
+"""The base class of every resource: what the generated endpoint stubs call.
+
+The stubs in ``_generated/resources`` only say which method, path, parameters and types an operation has;
+encoding, validation, sending and decoding live here, once.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import TypeVar, overload
+
+from books_async import _serde
+from books_async._exceptions import ErrorDetail, InvalidRequestError
+from books_async._transport import Transport
+from books_async._types import NOT_GIVEN, TimeoutArg
+
+__all__ = ["Resource"]
+
+T = TypeVar("T")
+
+# Every path parameter in the spec is `components/parameters/Id`, a MongoDB ObjectId. Checking it here
+# turns a typo into an error naming the argument instead of a 404 that costs a request.
+_OBJECT_ID = re.compile(r"[0-9a-f]{24}")
+
+
+class Resource:
+    """One API resource (``books.invoices``, ``books.orgs``...) bound to a transport."""
+
+    __slots__ = ("_transport",)
+
+    def __init__(self, transport: Transport) -> None:
+        self._transport = transport
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self._transport.base_url}>"
+
+    @staticmethod
+    def _path(template: str, /, **values: str) -> str:
+        """Fill ``template``'s ``{name}`` slots, refusing anything but an ObjectId before any request.
+
+        Raises:
+            InvalidRequestError: a value is not a 24-character lowercase hex id.
+        """
+        for name, value in values.items():
+            if not isinstance(value, str) or not _OBJECT_ID.fullmatch(value):
+                raise InvalidRequestError(
+                    f"Invalid {name}: expected a 24-character lowercase hex id, got {value!r}.",
+                    [ErrorDetail(path=(name,), message="Invalid id", code="invalid_string")],
+                )
+        return template.format_map(values)
+
+    @staticmethod
+    def _encode(body: object) -> bytes | None:
+        if body is NOT_GIVEN or body is None:
+            return None
+        _serde.validate_request(body)
+        return _serde.dumps(_serde.unstructure_request(body))
+
+    @overload
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        response_type: type[T],
+        params: Mapping[str, object] | None = ...,
+        body: object = ...,
+        timeout: TimeoutArg = ...,
+    ) -> T: ...
+
+    @overload
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        response_type: None,
+        params: Mapping[str, object] | None = ...,
+        body: object = ...,
+        timeout: TimeoutArg = ...,
+    ) -> None: ...
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        response_type: type[T] | None,
+        params: Mapping[str, object] | None = None,
+        body: object = NOT_GIVEN,
+        timeout: TimeoutArg = NOT_GIVEN,
+    ) -> T | None:
+        """Send one operation and decode its answer into ``response_type`` (``None``: no body)."""
+        raw = await self._transport.request(
+            method, path, params=params, body=self._encode(body), timeout=timeout
+        )
+        if response_type is None:
+            return None
+        return _serde.decode(raw, response_type, where=f"{method} {path}")
+
+    async def _request_union(
+        self,
+        method: str,
+        path: str,
+        *,
+        response_type: object,
+        params: Mapping[str, object] | None = None,
+        body: object = NOT_GIVEN,
+        timeout: TimeoutArg = NOT_GIVEN,
+    ) -> object:
+        """Like :meth:`_request`, for answers typed as a union (one object or a list of them)."""
+        raw = await self._transport.request(
+            method, path, params=params, body=self._encode(body), timeout=timeout
+        )
+        return _serde.decode(raw, response_type, where=f"{method} {path}")
+
+    async def _request_bytes(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, object] | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
+    ) -> bytes:
+        """Send one operation and return its raw body (PDFs)."""
+        return await self._transport.request(method, path, params=params, timeout=timeout)
+

@@ -1,0 +1,59 @@
+"""``books.invoices``: the generated operations plus ``iter()``, typed bulk ``create`` and number look-up."""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import AsyncIterator, Sequence
+from typing import overload
+
+from books_async._generated.models import Invoice, InvoiceCreate, InvoiceStatus
+from books_async._generated.resources.invoices import InvoicesResource
+from books_async._pagination import MAX_PAGE_SIZE, iterate_pages
+from books_async._types import NOT_GIVEN, NotGiven, TimeoutArg
+
+__all__ = ["Invoices"]
+
+
+class Invoices(InvoicesResource):
+    """GST tax invoices: list, create (one or bulk), update, delete, PDF, send and payments."""
+
+    @overload
+    async def create(self, body: InvoiceCreate, /, *, timeout: TimeoutArg = ...) -> Invoice: ...
+    @overload
+    async def create(
+        self, body: Sequence[InvoiceCreate], /, *, timeout: TimeoutArg = ...
+    ) -> builtins.list[Invoice]: ...
+    async def create(
+        self, body: InvoiceCreate | Sequence[InvoiceCreate], /, *, timeout: TimeoutArg = NOT_GIVEN
+    ) -> Invoice | builtins.list[Invoice]:
+        """Create one invoice (returns it) or many atomically (returns them in order).
+
+        For thousands of invoices use ``books.bulk.create_invoices``, which packs them into as few requests
+        as the 5 MB body limit allows and reports per item.
+        """
+        return await super().create(body, timeout=timeout)
+
+    def iter(
+        self,
+        *,
+        status: InvoiceStatus | NotGiven = NOT_GIVEN,
+        search: str | NotGiven = NOT_GIVEN,
+        timeout: TimeoutArg = NOT_GIVEN,
+    ) -> AsyncIterator[Invoice]:
+        """Yield every matching invoice, following pages until the last.
+
+        Requests the largest page size the API allows, to spend fewer of the 100 requests a minute.
+        """
+        return iterate_pages(
+            lambda page: self.list(status=status, search=search, page=page, limit=MAX_PAGE_SIZE, timeout=timeout)
+        )
+
+    async def find_by_number(self, invoice_number: str, *, timeout: TimeoutArg = NOT_GIVEN) -> Invoice | None:
+        """Return the invoice with exactly this number, or ``None``.
+
+        What to call before resending a create whose outcome is unknown: numbers are unique per organisation.
+        """
+        async for invoice in self.iter(search=invoice_number, timeout=timeout):
+            if invoice.invoice_number == invoice_number:
+                return invoice
+        return None
