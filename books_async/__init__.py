@@ -1,7 +1,7 @@
 """books-async: the async-first Python SDK for the techlift Books API.
 
-    async with BooksClient() as books:
-        page = await books.invoices.list(status=InvoiceStatus.sent)
+async with BooksClient() as books:
+    page = await books.invoices.list(status=InvoiceStatus.sent)
 """
 
 from books_async._client import DEFAULT_BASE_URL, BooksClient

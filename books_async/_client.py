@@ -105,7 +105,9 @@ class BooksClient:
         if limiter is None:
             limiter = NoLimiter() if rate_limit is None else limiter_for_key(key, rate_limit)
         retry = RetryPolicy(max_retries=max_retries, max_retry_wait=max_retry_wait)
-        self._settings = _Settings(base_url=url, auth_scheme=auth_scheme, timeout=limits, max_retries=max_retries)
+        self._settings = _Settings(
+            base_url=url, auth_scheme=auth_scheme, timeout=limits, max_retries=max_retries
+        )
         self._transport = Transport(
             api_key=key,
             base_url=url,
@@ -129,7 +131,7 @@ class BooksClient:
     def bulk(self) -> Bulk:
         """The bulk helpers (``create_invoices``, ``download_pdfs``, ...) bound to this client."""
         if self._bulk is None:
-            from books_async.bulk import Bulk  # noqa: PLC0415  # keeps `import books_async` light
+            from books_async.bulk import Bulk  # keeps `import books_async` light
 
             self._bulk = Bulk(self)
         return self._bulk

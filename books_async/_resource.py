@@ -36,7 +36,7 @@ class Resource:
         return f"<{type(self).__name__} {self._transport.base_url}>"
 
     @staticmethod
-    def _path(template: str, /, **values: str) -> str:
+    def _path(template: str, /, **values: object) -> str:
         """Fill ``template``'s ``{name}`` slots, refusing anything but an ObjectId before any request.
 
         Raises:
@@ -125,4 +125,3 @@ class Resource:
     ) -> bytes:
         """Send one operation and return its raw body (PDFs)."""
         return await self._transport.request(method, path, params=params, timeout=timeout)
-

@@ -21,7 +21,6 @@ from urllib.parse import unquote, urlsplit
 import aiohttp
 import orjson
 
-from books_async._version import __version__
 from books_async._config import Timeout
 from books_async._exceptions import (
     APIConnectionError,
@@ -44,6 +43,7 @@ from books_async._limiter import Limiter
 from books_async._logging import transport_log as log
 from books_async._retry import RetryPolicy, parse_retry_after
 from books_async._types import NOT_GIVEN, TimeoutArg
+from books_async._version import __version__
 
 __all__ = ["MAX_BODY_BYTES", "ByteStream", "Transport"]
 
@@ -68,14 +68,18 @@ _STATUS_ERRORS: dict[int, type[APIStatusError]] = {
 
 _HINTS: dict[type[APIStatusError], str] = {
     ValidationError: "Fix the fields listed in .details and send again.",
-    AuthenticationError: "Check the API key (BooksClient(api_key=...) or BOOKS_API_KEY); keys are made in the Books UI.",
+    AuthenticationError: (
+        "Check the API key (BooksClient(api_key=...) or BOOKS_API_KEY); keys are made in the Books UI."
+    ),
     PermissionDeniedError: (
         "The key may not do this: keys are scoped to the books app, and some routes need an owner's key."
     ),
     NotFoundError: "No such object in this key's organisation.",
     ConflictError: "The object's current state forbids this; fetch it and check.",
     PayloadTooLargeError: "Send fewer items per request (the limit is 5 MB); the bulk helpers split for you.",
-    RateLimitError: "The organisation's quota is spent; wait retry_after seconds (the client retries by itself).",
+    RateLimitError: (
+        "The organisation's quota is spent; wait retry_after seconds (the client retries by itself)."
+    ),
     ServerError: "The API failed; safe requests were already retried. Try again later.",
 }
 
@@ -117,10 +121,12 @@ def _query_value(value: object) -> str:
         return "true" if value else "false"
     if isinstance(value, date | Decimal | int | float | str):
         return value.isoformat() if isinstance(value, date) else str(value)
-    raise ConfigurationError(f"Query parameters must be str, int, Decimal, date, bool or enums; got {value!r}.")
+    raise ConfigurationError(
+        f"Query parameters must be str, int, Decimal, date, bool or enums; got {value!r}."
+    )
 
 
-class _AlreadyDeleted(Exception):
+class _AlreadyDeletedError(Exception):
     """A retried DELETE met 404: an earlier attempt whose answer was lost did the deletion."""
 
 
@@ -272,12 +278,17 @@ class Transport:
 
         try:
             return await self._call(method, path, params, body, timeout, read)
-        except _AlreadyDeleted:
+        except _AlreadyDeletedError:
             return b""
 
     @asynccontextmanager
     async def stream(
-        self, method: str, path: str, *, params: Mapping[str, object] | None = None, timeout: TimeoutArg = NOT_GIVEN
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, object] | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
     ) -> AsyncIterator[ByteStream]:
         """Open a call whose 2xx body is read incrementally, for downloads of any size.
 
@@ -356,7 +367,7 @@ class Transport:
                 if isinstance(exc, NotFoundError) and ambiguous_delete:
                     # An earlier attempt whose answer we lost did delete it: the caller's intent is met.
                     log.debug("%s %s -> 404 after an unanswered attempt: already deleted", method, path)
-                    raise _AlreadyDeleted from exc
+                    raise _AlreadyDeletedError from exc
                 delay = self.retry.delay_for(attempt, exc, method)
                 if isinstance(exc, RateLimitError):
                     self.rate_limited += 1
@@ -367,16 +378,18 @@ class Transport:
                     log.debug("%s %s -> %s (attempt %d); not retried", method, path, outcome, attempt + 1)
                     if self.retry.outcome_unknown(exc, method):
                         raise OutcomeUnknownError(
-                            f"{method} {path}: the connection failed after the request was sent, so the API may "
-                            "have processed it. It was not retried, to avoid a duplicate: look the object up "
-                            "(e.g. by its number) before sending again.",
+                            f"{method} {path}: the connection failed after the request was sent, so the API "
+                            "may have processed it. It was not retried, to avoid a duplicate: look the "
+                            "object up (e.g. by its number) before sending again.",
                             method=method,
                             url=url,
                         ) from exc
                     raise
                 if method == "DELETE" and isinstance(exc, APIConnectionError):
                     ambiguous_delete = True
-                log.debug("%s %s -> %s (attempt %d); retrying in %.2fs", method, path, outcome, attempt + 1, delay)
+                log.debug(
+                    "%s %s -> %s (attempt %d); retrying in %.2fs", method, path, outcome, attempt + 1, delay
+                )
                 await self._sleep(delay)
                 attempt += 1
 
@@ -455,4 +468,3 @@ class Transport:
                 retry_after=retry_after,
             )
         raise kind(f"{text} {hint}" if hint else text, status=status, body=body, method=method, url=url)
-

@@ -1,4 +1,4 @@
-"""A real HTTP server on 127.0.0.1 whose answers a test scripts, for failure modes the sandbox makes at random.
+"""A real HTTP server on 127.0.0.1 whose answers a test scripts: failure modes the sandbox makes at random.
 
 It is a server, not a mock: the client under test goes through its whole stack and a real socket. Each
 request is recorded (time, method, path, headers, body) so tests assert what the server actually saw.
@@ -142,14 +142,14 @@ class ScriptedServer:
 
 
 @asynccontextmanager
-async def scripted_server() -> AsyncIterator[ScriptedServer]:
-    """Run a :class:`ScriptedServer` on 127.0.0.1 on a free port."""
+async def scripted_server(port: int = 0) -> AsyncIterator[ScriptedServer]:
+    """Run a :class:`ScriptedServer` on 127.0.0.1, on ``port`` or a free one."""
     server = ScriptedServer()
     app = web.Application(client_max_size=64 * 1024 * 1024)
     app.router.add_route("*", "/{tail:.*}", server._handle)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
+    site = web.TCPSite(runner, "127.0.0.1", port)
     await site.start()
     port = runner.addresses[0][1]
     server.base_url = f"http://127.0.0.1:{port}/api/v1"

@@ -18,7 +18,7 @@ class Customers(CustomersResource):
     def iter(
         self,
         *,
-        type: CustomerType | NotGiven = NOT_GIVEN,  # noqa: A002  # the API's own filter name
+        type: CustomerType | NotGiven = NOT_GIVEN,  # the API's own filter name
         search: str | NotGiven = NOT_GIVEN,
         timeout: TimeoutArg = NOT_GIVEN,
     ) -> AsyncIterator[Customer]:

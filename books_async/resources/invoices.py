@@ -45,7 +45,9 @@ class Invoices(InvoicesResource):
         Requests the largest page size the API allows, to spend fewer of the 100 requests a minute.
         """
         return iterate_pages(
-            lambda page: self.list(status=status, search=search, page=page, limit=MAX_PAGE_SIZE, timeout=timeout)
+            lambda page: self.list(
+                status=status, search=search, page=page, limit=MAX_PAGE_SIZE, timeout=timeout
+            )
         )
 
     async def find_by_number(self, invoice_number: str, *, timeout: TimeoutArg = NOT_GIVEN) -> Invoice | None:

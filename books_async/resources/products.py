@@ -19,4 +19,6 @@ class Products(ProductsResource):
         self, *, search: str | NotGiven = NOT_GIVEN, timeout: TimeoutArg = NOT_GIVEN
     ) -> AsyncIterator[Product]:
         """Yield every matching item, following pages until the last (100 per request)."""
-        return iterate_pages(lambda page: self.list(search=search, page=page, limit=MAX_PAGE_SIZE, timeout=timeout))
+        return iterate_pages(
+            lambda page: self.list(search=search, page=page, limit=MAX_PAGE_SIZE, timeout=timeout)
+        )

@@ -43,5 +43,5 @@ class Validate(ValidateResource):
         """
         payload = _serde.unstructure_request(model)
         assert isinstance(payload, dict)  # noqa: S101  # an attrs model always unstructures to a mapping
-        request = ValidateRequest(kind=_KINDS[type(model)], payload=payload)
+        request = ValidateRequest(kind=_KINDS[type(model)], payload=dict[str, object](payload))
         return await self.check(request, timeout=timeout)
