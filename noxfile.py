@@ -1,0 +1,70 @@
+"""The only entry point for checks: `nox` runs tests, lint, typecheck and codegen_check (what CI runs)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nox
+
+nox.options.sessions = ["tests", "lint", "typecheck", "codegen_check"]
+# Plain venv + pip: uv may not be installed on a developer's machine or in CI.
+nox.options.default_venv_backend = "venv"
+nox.options.error_on_external_run = True
+
+PYTHON = "3.11"
+PYPROJECT = nox.project.load_toml("pyproject.toml")
+ROOT = Path(__file__).resolve().parent
+
+
+def groups(*names: str) -> list[str]:
+    """Requirement strings of the named `[dependency-groups]`, includes expanded (works with any pip)."""
+    return list(nox.project.dependency_groups(PYPROJECT, *names))
+
+
+@nox.session(python=PYTHON)
+def tests(session: nox.Session) -> None:
+    """Run the test suite against an installed package with every extra; posargs go to pytest."""
+    session.install(".[sandbox,cli,redis]", *groups("test"))
+    session.run("pytest", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """Ruff lint and format check (the generated package is excluded in pyproject.toml)."""
+    session.install(*groups("lint"))
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session(python=PYTHON)
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict on the package (configured in pyproject.toml), plus tests/typing when it exists."""
+    session.install(".[sandbox,cli,redis]", *groups("typecheck"))
+    targets = ["books_async"]
+    if (ROOT / "tests" / "typing").is_dir():
+        targets.append("tests/typing")
+    session.run("mypy", *targets)
+
+
+@nox.session(python=PYTHON)
+def codegen(session: nox.Session) -> None:
+    """Regenerate books_async/_generated/ from openapi/books.yaml."""
+    session.install(*groups("codegen"))
+    session.run("python", "-m", "codegen", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def codegen_check(session: nox.Session) -> None:
+    """Fail, naming each file, when books_async/_generated/ is not what the spec and templates give."""
+    session.install(*groups("codegen"))
+    session.run("python", "-m", "codegen", "--check")
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """Run the benchmarks (speed is measured here, never asserted in tests)."""
+    script = ROOT / "benchmarks" / "run.py"
+    if not script.is_file():
+        session.error(f"No benchmarks yet: {script.relative_to(ROOT)} does not exist.")
+    session.install(".[sandbox]", *groups("bench"))
+    session.run("python", str(script.relative_to(ROOT)), *session.posargs)
