@@ -1,0 +1,1 @@
+"""Tests of books_async.sandbox, through a real socket."""
