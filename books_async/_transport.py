@@ -334,14 +334,14 @@ class Transport:
         query = self._params(params)
         headers = self._headers if body is None else self._json_headers
         loop = asyncio.get_running_loop()
-        deadline = math.inf if limits.total is None else loop.time() + limits.total
+        deadline: float | None = None
         ambiguous_delete = False
         attempt = 0
         while True:
-            # Waiting for the limiter is queueing, not the call taking long, so it is outside the deadline:
-            # a bulk job with thousands of queued calls must not time them out at the back of the queue.
+            # The deadline starts after the first wait for the limiter: that wait is queueing, not the call
+            # taking long, and a bulk job's calls at the back of a long queue must not time out there.
             await self.limiter.acquire()
-            if attempt == 0:
+            if deadline is None:
                 deadline = math.inf if limits.total is None else loop.time() + limits.total
             remaining = deadline - loop.time()
             try:
