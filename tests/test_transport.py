@@ -31,7 +31,7 @@ from books_async import (
     ValidationError,
 )
 from books_async.models import InvoiceCreate, ItemType, LineItemCreate
-from tests.scripted_server import INVOICE, INVOICE_ID, ScriptedServer, drop, respond, scripted_server, stall
+from tests.scripted_server import INVOICE_ID, ScriptedServer, drop, respond, scripted_server, stall
 
 SECRET = "sk_live_do_not_leak_0123456789"  # noqa: S105  # a fake key the tests hunt for
 INVOICE_PATH = f"/books/invoices/{INVOICE_ID}"
@@ -380,9 +380,8 @@ def test_client_built_without_a_running_loop_works_inside_one() -> None:
     books = BooksClient(SECRET, base_url=f"http://127.0.0.1:{port}/api/v1", rate_limit=RateLimit(50, 1.0))
 
     async def main() -> str:
-        async with scripted_server(port):
-            async with books:
-                return (await books.invoices.get(INVOICE_ID)).id
+        async with scripted_server(port), books:
+            return (await books.invoices.get(INVOICE_ID)).id
 
     assert asyncio.run(main()) == INVOICE_ID
     assert books.closed
