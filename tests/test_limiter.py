@@ -267,9 +267,10 @@ def test_penalise_ignores_non_positive_and_non_finite_waits(caplog: pytest.LogCa
 
 
 def test_default_margin_is_small_relative_to_the_period() -> None:
-    """The margin is 2 % of the period capped at 1 s, so throughput stays above 95 %."""
+    """The margin is 2 % of the period within [0.1 s, 1 s], so throughput stays above 95 % at 100/60 s."""
     assert default_margin(60.0) == 1.0
-    assert default_margin(2.0) == pytest.approx(0.04)
+    assert default_margin(10.0) == pytest.approx(0.2)
+    assert default_margin(2.0) == pytest.approx(0.1)
     assert SlidingWindowLimiter(RateLimit(100, 60.0)).window == 61.0
 
 
