@@ -29,6 +29,7 @@ from books_async._exceptions import (
 from books_async._limiter import Limiter, SlidingWindowLimiter
 from books_async._types import NOT_GIVEN, NotGiven
 from books_async._version import __version__
+from books_async.bulk import BulkResult
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -39,6 +40,7 @@ __all__ = [
     "AuthenticationError",
     "BooksClient",
     "BooksError",
+    "BulkResult",
     "ClientClosedError",
     "ConfigurationError",
     "ConflictError",
