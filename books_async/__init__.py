@@ -4,6 +4,8 @@ async with BooksClient() as books:
     page = await books.invoices.list(status=InvoiceStatus.sent)
 """
 
+from typing import TYPE_CHECKING
+
 from books_async._client import DEFAULT_BASE_URL, BooksClient
 from books_async._config import RateLimit, Timeout
 from books_async._exceptions import (
@@ -29,7 +31,9 @@ from books_async._exceptions import (
 from books_async._limiter import Limiter, SlidingWindowLimiter
 from books_async._types import NOT_GIVEN, NotGiven
 from books_async._version import __version__
-from books_async.bulk import BulkResult
+
+if TYPE_CHECKING:
+    from books_async.bulk import BulkResult
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -62,9 +66,19 @@ __all__ = [
     "__version__",
 ]
 
+
+def __getattr__(name: str) -> object:
+    # The bulk helpers load on first use (books.bulk, or this name): `import books_async` stays light.
+    if name == "BulkResult":
+        from books_async.bulk import BulkResult
+
+        return BulkResult
+    raise AttributeError(f"module 'books_async' has no attribute {name!r}")
+
+
 # Tracebacks and reprs show the public path users import from, not our private module layout.
 for _name in __all__:
-    _obj = globals()[_name]
+    _obj = globals().get(_name)
     if isinstance(_obj, type):
         _obj.__module__ = __name__
 del _name, _obj

