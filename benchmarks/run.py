@@ -1,0 +1,945 @@
+"""Run benchmarks B1-B8 (issue 8) and write ``benchmarks/results.json`` plus a markdown table.
+
+Usage: ``nox -s bench`` or ``python benchmarks/run.py [--quick] [--only B1,B3] [--out PATH]``.
+
+Every figure is a ratio of two things measured in the same run, interleaved (A, B, A, B, ...), over several
+repeats, with the median quoted. Servers (``fixed_server.py``, the sandbox) run in their own processes on
+127.0.0.1; client CPU is ``time.process_time()`` of the client process only. See ``README.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import gc
+import json
+import math
+import os
+import platform
+import queue
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+try:
+    import books_async  # installed by `nox -s bench`
+except ImportError:  # run from a checkout without installing: use the source tree
+    sys.path.insert(0, str(ROOT))
+    import books_async
+if Path(books_async.__file__).resolve().is_relative_to(ROOT):  # the servers and probes need it too
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+
+import _payloads  # noqa: E402  # after the books_async fallback above: it imports books_async's models
+
+Call = Callable[[], Awaitable[object]]
+FORBIDDEN_MODULES = ("jsonschema", "yaml", "fpdf", "rich", "redis", "datamodel_code_generator")
+PACKAGES = (
+    "books-async",
+    "aiohttp",
+    "attrs",
+    "cattrs",
+    "orjson",
+    "httpx",
+    "pydantic",
+    "pydantic-core",
+    "msgspec",
+    "openapi-python-client",
+)
+
+
+def out(text: str = "") -> None:
+    """Print a progress line (stdout is the report)."""
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
+@dataclass
+class Settings:
+    """How much work each benchmark does; ``--quick`` shrinks everything for a smoke run."""
+
+    repeats: int = 5
+    b1_requests: dict[int, int] = field(default_factory=lambda: {1: 1200, 64: 2500})
+    httpx_requests: dict[int, int] = field(default_factory=lambda: {1: 1000, 64: 1000})
+    b3_loops: int = 20
+    b4_requests: int = 600
+    b4_runs: int = 3
+    b5_items: int = 10_000
+    b6_files: int = 1_000
+    b6_small: int = 100
+    b6_repeats: int = 7
+    b7_sizes: tuple[int, ...] = (100, 1_000, 10_000)
+    b8_repeats: int = 15
+
+    @classmethod
+    def quick(cls) -> Settings:
+        return cls(
+            repeats=2,
+            b1_requests={1: 200, 64: 400},
+            httpx_requests={1: 100, 64: 200},
+            b3_loops=3,
+            b4_requests=120,
+            b4_runs=1,
+            b5_items=2_000,
+            b6_files=200,
+            b6_small=50,
+            b6_repeats=2,
+            b7_sizes=(50, 200, 1_000),
+            b8_repeats=3,
+        )
+
+
+@dataclass
+class Figure:
+    """One line of the table: a ratio, its target and whether the target is met (None: no target)."""
+
+    bench: str
+    what: str
+    value: float | None
+    target: str = ""
+    met: bool | None = None
+    note: str = ""
+
+
+@dataclass
+class Report:
+    figures: list[Figure] = field(default_factory=list)
+    measurements: dict[str, object] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
+
+    def add(self, *figures: Figure) -> None:
+        self.figures.extend(figures)
+        for f in figures:
+            flag = {True: "met", False: "MISSED", None: "-"}[f.met]
+            shown = "n/a" if f.value is None else f"{f.value:.3g}"
+            out(f"  {f.bench} {f.what}: {shown} (target {f.target or '-'}: {flag})")
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values)
+
+
+def ratio(a: float, b: float) -> float:
+    return a / b if b else math.inf
+
+
+# ---- servers in their own processes --------------------------------------------------------------------
+
+
+class ServerProcess:
+    """A server subprocess whose first line matching ``ready`` gives its address; always killed on exit."""
+
+    def __init__(self, argv: list[str], ready: str, *, timeout: float = 60.0, cwd: Path = HERE) -> None:
+        self.argv = argv
+        self.ready = ready
+        self.timeout = timeout
+        self.cwd = cwd
+        self.lines: list[str] = []
+        self.proc: subprocess.Popen[str] | None = None
+        self._lines: queue.Queue[str | None] = queue.Queue()
+
+    def _pump(self) -> None:
+        stdout = self.proc.stdout if self.proc is not None else None
+        if stdout is None:
+            return
+        for line in stdout:
+            self._lines.put(line.rstrip("\n"))
+        self._lines.put(None)
+
+    def __enter__(self) -> ServerProcess:
+        self.proc = subprocess.Popen(  # noqa: S603  # our own fixed argv
+            self.argv,
+            cwd=self.cwd,
+            stdin=subprocess.PIPE,  # held open: the fixed server exits when it closes
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        threading.Thread(target=self._pump, daemon=True).start()
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                line = self._lines.get(timeout=max(0.01, deadline - time.monotonic()))
+            except queue.Empty:
+                self.__exit__(None, None, None)
+                raise RuntimeError(
+                    f"{self.argv[1:]} did not start in {self.timeout}s: {self.lines[-5:]}"
+                ) from None
+            if line is None:
+                self.__exit__(None, None, None)
+                raise RuntimeError(f"{self.argv[1:]} exited: {self.lines[-10:]}")
+            self.lines.append(line)
+            if self.ready in line:
+                return self
+
+    def __exit__(self, *_exc: object) -> None:
+        proc = self.proc
+        if proc is None or proc.poll() is not None:
+            return
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+
+
+def fixed_server() -> ServerProcess:
+    return ServerProcess([sys.executable, str(HERE / "fixed_server.py")], "READY ")
+
+
+def fixed_url(server: ServerProcess) -> str:
+    return next(line for line in server.lines if line.startswith("READY ")).split()[1]
+
+
+# ---- measuring ----------------------------------------------------------------------------------------
+
+
+async def drive(call: Call, n: int, concurrency: int) -> None:
+    """Await ``call`` ``n`` times, ``concurrency`` at a time (the same driver for every variant)."""
+    if concurrency == 1:
+        for _ in range(n):
+            await call()
+        return
+    left = n
+
+    async def worker() -> None:
+        nonlocal left
+        while left > 0:
+            left -= 1
+            await call()
+
+    async with asyncio.TaskGroup() as tg:
+        for _ in range(concurrency):
+            tg.create_task(worker())
+
+
+async def cpu_per_call(call: Call, n: int, concurrency: int) -> float:
+    """Client CPU seconds per call, this process only, garbage from earlier runs collected first."""
+    gc.collect()
+    start = time.process_time()
+    await drive(call, n, concurrency)
+    return (time.process_time() - start) / n
+
+
+async def interleave(
+    variants: dict[str, Call], n: dict[str, int], concurrency: int, repeats: int
+) -> dict[str, list[float]]:
+    """Measure every variant once per repeat, in turn, so drift on the machine hits all of them alike."""
+    samples: dict[str, list[float]] = {name: [] for name in variants}
+    for call in variants.values():  # warm up: connections open, hooks generated, caches full
+        await drive(call, max(2 * concurrency, 50), concurrency)
+    for _ in range(repeats):
+        for name, call in variants.items():
+            samples[name].append(await cpu_per_call(call, n[name], concurrency))
+    return samples
+
+
+# ---- B1 + B2: one GET, client CPU per request ------------------------------------------------------------
+
+
+async def bench_b1_b2(settings: Settings, report: Report, workdir: Path) -> None:
+    import _rivals
+    import aiohttp
+    import httpx
+    import orjson
+
+    from books_async import BooksClient
+    from books_async._generated.models import Invoice
+
+    opc = _rivals.generate_opc_client(workdir)
+    from books_opc.api.invoices import invoices_get  # type: ignore[import-not-found]  # generated just now
+
+    inv_id = _payloads.INVOICE_ID
+    key = _payloads.API_KEY
+    with fixed_server() as server:
+        base = fixed_url(server)
+        path = f"/books/invoices/{inv_id}"
+        headers = {"x-api-key": key, "Accept": "application/json"}
+        async with contextlib.AsyncExitStack() as stack:
+            books = await stack.enter_async_context(BooksClient(api_key=key, base_url=base, rate_limit=None))
+            session = await stack.enter_async_context(aiohttp.ClientSession(headers=headers))
+            opc_client = opc.AuthenticatedClient(  # type: ignore[attr-defined]  # module made at run time
+                base_url=base, token=key, prefix="", auth_header_name="x-api-key"
+            )
+            stack.push_async_callback(opc_client.get_async_httpx_client().aclose)
+            hx = await stack.enter_async_context(httpx.AsyncClient(base_url=base, headers=headers))
+
+            async def floor() -> object:
+                async with session.get(base + path) as resp:
+                    return orjson.loads(await resp.read())
+
+            async def books_get() -> object:
+                return await books.invoices.get(inv_id)
+
+            async def opc_get() -> object:
+                return await invoices_get.asyncio(id=inv_id, client=opc_client)
+
+            async def pydantic_get() -> object:
+                resp = await hx.get(path)
+                if resp.status_code != 200:
+                    raise RuntimeError(resp.status_code)
+                return _rivals.PInvoice.model_validate_json(resp.content)
+
+            async def httpx_raw() -> object:
+                resp = await hx.get(path)
+                return orjson.loads(resp.content)
+
+            async def books_transport() -> object:
+                # Context for B1: our transport (limiter, retries, error mapping) without our decoding.
+                return orjson.loads(await books._transport.request("GET", path))
+
+            got = await books_get()
+            if not isinstance(got, Invoice) or len(got.line_items) != 5:
+                raise RuntimeError(f"books-async answered {got!r}")
+            if type(await opc_get()).__name__ != "Invoice":
+                raise RuntimeError("the generated client did not return an Invoice")
+
+            variants = {
+                "aiohttp+orjson (floor)": floor,
+                "books-async": books_get,
+                "books-async transport+orjson": books_transport,
+                "openapi-python-client": opc_get,
+                "httpx+pydantic v2": pydantic_get,
+                "httpx+orjson": httpx_raw,
+            }
+            results: dict[str, object] = {}
+            for conc in (1, 64):
+                n = {
+                    name: settings.httpx_requests[conc]
+                    if "httpx" in name or "openapi" in name
+                    else settings.b1_requests[conc]
+                    for name in variants
+                }
+                out(f"B1/B2: GET invoice at concurrency {conc} ({n})")
+                samples = await asyncio.wait_for(interleave(variants, n, conc, settings.repeats), 300)
+                med = {name: median(s) for name, s in samples.items()}
+                results[f"c{conc}"] = {
+                    "requests_per_repeat": n,
+                    "median_cpu_us_per_request": {k: round(v * 1e6, 2) for k, v in med.items()},
+                    "samples_us": {k: [round(x * 1e6, 2) for x in v] for k, v in samples.items()},
+                }
+                books_cpu = med["books-async"]
+                b1 = ratio(books_cpu, med["aiohttp+orjson (floor)"])
+                need = 3 if conc == 1 else 10
+                opc_x = ratio(med["openapi-python-client"], books_cpu)
+                pyd_x = ratio(med["httpx+pydantic v2"], books_cpu)
+                report.add(
+                    Figure(
+                        "B1",
+                        f"books-async / aiohttp+orjson floor, CPU per GET, c={conc}",
+                        b1,
+                        "≤ 1.3",
+                        b1 <= 1.3,
+                    ),
+                    Figure(
+                        "B1",
+                        f"books-async transport+orjson.loads / floor (context: no model decoding), c={conc}",
+                        ratio(med["books-async transport+orjson"], med["aiohttp+orjson (floor)"]),
+                    ),
+                    Figure(
+                        "B2",
+                        f"openapi-python-client / books-async, CPU per GET, c={conc}",
+                        opc_x,
+                        f"≥ {need}",
+                        opc_x >= need,
+                    ),
+                    Figure(
+                        "B2",
+                        f"httpx+pydantic v2 / books-async, CPU per GET, c={conc}",
+                        pyd_x,
+                        f"≥ {need}",
+                        pyd_x >= need,
+                    ),
+                    Figure(
+                        "B2",
+                        f"httpx+orjson / aiohttp+orjson (context), c={conc}",
+                        ratio(med["httpx+orjson"], med["aiohttp+orjson (floor)"]),
+                    ),
+                )
+            report.measurements["B1_B2"] = results
+
+
+# ---- B3: decode a 100-invoice page ----------------------------------------------------------------------
+
+
+def bench_b3(settings: Settings, report: Report) -> None:
+    import _rivals
+    import msgspec
+    import orjson
+
+    from books_async import _serde
+    from books_async._generated.models import InvoiceList
+
+    raw = _payloads.page_bytes(100)
+    decoders: dict[str, Callable[[], object]] = {
+        "books-async (_serde.decode)": lambda: _serde.decode(raw, InvoiceList),
+        "pydantic v2 model_validate_json": lambda: _rivals.PInvoiceList.model_validate_json(raw),
+        "msgspec Structs": lambda: msgspec.json.decode(raw, type=_rivals.MInvoiceList),
+        "orjson.loads (dicts only)": lambda: orjson.loads(raw),
+    }
+    for decode in decoders.values():  # warm up and check they agree on a value
+        decode()
+    books_page = _serde.decode(raw, InvoiceList)
+    pyd_page = _rivals.PInvoiceList.model_validate_json(raw)
+    ms_page = msgspec.json.decode(raw, type=_rivals.MInvoiceList)
+    if (
+        not books_page.data[7].line_items[3].rate
+        == pyd_page.data[7].line_items[3].rate
+        == ms_page.data[7].line_items[3].rate
+    ):
+        raise RuntimeError("the decoders disagree on a rate")
+    samples: dict[str, list[float]] = {name: [] for name in decoders}
+    out(f"B3: decode a 100-invoice page ({len(raw):,} bytes), {settings.b3_loops} loops x {settings.repeats}")
+    for _ in range(settings.repeats):
+        for name, decode in decoders.items():
+            gc.collect()
+            start = time.process_time()
+            for _ in range(settings.b3_loops):
+                decode()
+            samples[name].append((time.process_time() - start) / settings.b3_loops)
+    med = {name: median(s) for name, s in samples.items()}
+    books = med["books-async (_serde.decode)"]
+    pyd = med["pydantic v2 model_validate_json"]
+    report.measurements["B3"] = {
+        "page_bytes": len(raw),
+        "median_ms_per_page": {k: round(v * 1e3, 3) for k, v in med.items()},
+        "samples_ms": {k: [round(x * 1e3, 3) for x in v] for k, v in samples.items()},
+    }
+    report.add(
+        Figure(
+            "B3",
+            "books-async / pydantic v2, decode 100-invoice page",
+            ratio(books, pyd),
+            "≤ 2",
+            ratio(books, pyd) <= 2,
+        ),
+        Figure("B3", "books-async / msgspec, decode 100-invoice page", ratio(books, med["msgspec Structs"])),
+        Figure(
+            "B3", "books-async / orjson.loads alone (context)", ratio(books, med["orjson.loads (dicts only)"])
+        ),
+    )
+
+
+# ---- B8: import time -------------------------------------------------------------------------------------
+
+_IMPORT_PROBE = """
+import sys, time, json
+t = time.perf_counter()
+{stmt}
+dt = time.perf_counter() - t
+print(json.dumps({{"seconds": dt, "modules": sorted(m.split(".")[0] for m in sys.modules)}}))
+"""
+
+
+def _import_once(stmt: str) -> dict[str, object]:
+    done = subprocess.run(  # noqa: S603  # our own interpreter and fixed code
+        [sys.executable, "-c", _IMPORT_PROBE.format(stmt=stmt)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    result: dict[str, object] = json.loads(done.stdout)
+    return result
+
+
+def bench_b8(settings: Settings, report: Report) -> None:
+    stmts = {"books_async": "import books_async", "aiohttp, attrs, cattrs": "import aiohttp, attrs, cattrs"}
+    out(f"B8: import time, {settings.b8_repeats} fresh interpreters each, interleaved")
+    for stmt in stmts.values():  # byte-compile once, outside the measurement
+        _import_once(stmt)
+    samples: dict[str, list[float]] = {name: [] for name in stmts}
+    modules: set[str] = set()
+    for _ in range(settings.b8_repeats):
+        for name, stmt in stmts.items():
+            got = _import_once(stmt)
+            samples[name].append(float(got["seconds"]))  # type: ignore[arg-type]  # JSON number
+            if name == "books_async":
+                modules = set(got["modules"])  # type: ignore[call-overload]  # JSON list of str
+    med = {name: median(s) for name, s in samples.items()}
+    leaked = sorted(m for m in FORBIDDEN_MODULES if m in modules)
+    value = ratio(med["books_async"], med["aiohttp, attrs, cattrs"])
+    report.measurements["B8"] = {
+        "median_ms": {k: round(v * 1e3, 2) for k, v in med.items()},
+        "samples_ms": {k: [round(x * 1e3, 2) for x in v] for k, v in samples.items()},
+        "forbidden_modules_imported": leaked,
+    }
+    report.add(
+        Figure("B8", "import books_async / import aiohttp, attrs, cattrs", value, "≤ 1.2", value <= 1.2),
+        Figure(
+            "B8",
+            f"heavy deps imported by `import books_async` ({', '.join(FORBIDDEN_MODULES)})",
+            float(len(leaked)),
+            "0",
+            not leaked,
+            ", ".join(leaked),
+        ),
+    )
+
+
+# ---- B4 + B5: against the sandbox -------------------------------------------------------------------------
+
+
+def sandbox_server(rate_limit: str) -> ServerProcess:
+    argv = [
+        sys.executable,
+        str(HERE / "sandbox_server.py"),
+        "--api-key",
+        _payloads.API_KEY,
+        "--rate-limit",
+        rate_limit,
+    ]
+    return ServerProcess(argv, "READY ")
+
+
+async def _server_log(base: str) -> dict[str, list[list[object]]]:
+    import aiohttp
+
+    root = base.removesuffix("/api/v1")
+    async with aiohttp.ClientSession() as session, session.get(root + "/__bench__/log") as resp:
+        log: dict[str, list[list[object]]] = await resp.json()
+    return log
+
+
+async def bench_b4(settings: Settings, report: Report) -> None:
+    from books_async import BooksClient, RateLimit
+
+    limit, period, n = 50, 1.0, settings.b4_requests
+    runs = settings.b4_runs
+    out(
+        f"B4: {n} requests through RateLimit({limit}, {period}) against a sandbox enforcing "
+        f"{limit}/{period:g}s, {runs} run(s)"
+    )
+    rates: list[float] = []
+    gaps: list[float] = []
+    bursts: list[float] = []
+    refused = 0
+    client_429 = 0
+    with sandbox_server(f"{limit}/{period:g}") as server:
+        base = fixed_url(server)
+        async with BooksClient(
+            api_key=_payloads.API_KEY, base_url=base, rate_limit=RateLimit(limit, period)
+        ) as books:
+            for run_no in range(runs):
+                if run_no:
+                    await asyncio.sleep(period * 1.1)  # both windows empty again: every run starts alike
+                before = len((await _server_log(base))["log"])
+                await asyncio.wait_for(drive(lambda: books.customers.list(limit=1), n, 64), 120)
+                entries = (await _server_log(base))["log"][before:]
+                ours = [e for e in entries if e[3] == "/api/v1/books/customers"]
+                refused += sum(1 for e in ours if e[4] == 429)
+                times = sorted(float(e[0]) for e in ours if e[4] == 200)  # type: ignore[arg-type]
+                # An empty window lets `limit` through at once; from then on the window paces: batch k starts
+                # at k windows. The rate is the admissions of whole windows over the time they took.
+                whole = (len(times) - 1) // limit * limit
+                rates.append(whole / (times[whole] - times[0]))
+                # What the server's window sees: the closest two accepts `limit` apart (< period means a 429).
+                gaps.append(min(b - a for a, b in zip(times, times[limit:], strict=False)))
+                bursts.append(times[limit - 1] - times[0])
+            client_429 = books.rate_limited
+    achieved = median(rates)
+    value = achieved / (limit / period)
+    report.measurements["B4"] = {
+        "requests_per_run": n,
+        "achieved_rates_per_s": [round(r, 3) for r in rates],
+        "allowed_rate_per_s": limit / period,
+        "server_429s": refused,
+        "min_gap_s_between_accepts_limit_apart": [round(g, 4) for g in gaps],
+        "first_burst_spread_s": [round(b, 4) for b in bursts],
+        "client_429s": client_429,
+        "how": "rate = k*limit / (accept time of request k*limit+1 - first accept), k whole windows; accept "
+        "times from the sandbox's own log",
+    }
+    report.add(
+        Figure(
+            "B4",
+            "achieved / allowed rate, 50 req/1 s limiter vs sandbox",
+            value,
+            "≥ 0.95",
+            value >= 0.95,
+            "the limiter's 2 % transit margin costs ~0.02",
+        ),
+        # The same refusals seen from both ends; the larger count, in case one side missed some.
+        Figure(
+            "B4",
+            "429 answers (sandbox log; the client counted the same)",
+            float(max(refused, client_429)),
+            "0",
+            max(refused, client_429) == 0,
+        ),
+    )
+
+
+async def bench_b5(settings: Settings, report: Report) -> None:
+    from books_async import BooksClient, _serde
+    from books_async._transport import MAX_BODY_BYTES
+    from books_async.models import InvoiceCreate
+
+    n = settings.b5_items
+    out(f"B5: bulk create of {n:,} invoices against the sandbox (rate limit off)")
+    with sandbox_server("off") as server:
+        base = fixed_url(server)
+        async with BooksClient(api_key=_payloads.API_KEY, base_url=base, rate_limit=None) as books:
+            customer = next(
+                c for c in (await books.customers.list()).data if c.gstin and c.gstin.startswith("27")
+            )
+            items = _serde.structure(_payloads.create_items_json(n, customer.id), list[InvoiceCreate])
+            sizes = [len(_serde.dumps(_serde.unstructure_request(item))) for item in items]
+            start = time.perf_counter()
+            result = await asyncio.wait_for(books.bulk.create_invoices(items), 300)
+            wall = time.perf_counter() - start
+        log = await _server_log(base)
+    posts = [
+        size for method, path, size in log["bodies"] if method == "POST" and path == "/api/v1/books/invoices"
+    ]
+    statuses = [e[4] for e in log["log"] if e[2] == "POST" and e[3] == "/api/v1/books/invoices"]
+    one_array = sum(sizes) + len(sizes) - 1 + 2  # all items as one JSON array: "[" a "," b ... "]"
+    floor = math.ceil(one_array / MAX_BODY_BYTES)
+    biggest = max(posts) if posts else 0
+    report.measurements["B5"] = {
+        "items": n,
+        "succeeded": result.succeeded,
+        "total_item_bytes_as_one_array": one_array,
+        "limit_bytes": MAX_BODY_BYTES,
+        "ceil_total_over_limit": floor,
+        "posts_seen_by_server": len(posts),
+        "post_body_sizes": posts,
+        "post_statuses": statuses,
+        "largest_body_bytes": biggest,
+        "wall_seconds": round(wall, 2),
+    }
+    report.add(
+        Figure(
+            "B5",
+            f"POSTs for {n:,} invoices / ceil(total bytes / 5 MiB)",
+            len(posts) / floor,
+            f"≤ {(floor + 1) / floor:.2f} (+1 request)",
+            floor <= len(posts) <= floor + 1 and result.ok,
+            f"{len(posts)} POSTs, floor {floor}, {result.succeeded:,} created",
+        ),
+        Figure(
+            "B5",
+            "largest request body / 5 MiB limit",
+            biggest / MAX_BODY_BYTES,
+            "≤ 1",
+            0 < biggest <= MAX_BODY_BYTES and all(s == 201 for s in statuses),
+        ),
+    )
+
+
+# ---- B6: PDF downloads, each run in a fresh process -------------------------------------------------------
+
+
+def peak_rss_kb() -> int:
+    """This process's peak resident set size in KiB.
+
+    Linux's VmHWM belongs to the process image, so it starts afresh at exec; ``ru_maxrss`` does not (a
+    child inherits its parent's peak through fork + exec, which would hide growth under the parent's size).
+    """
+    with contextlib.suppress(OSError, StopIteration, ValueError):
+        status = Path("/proc/self/status").read_text()
+        return int(next(line for line in status.splitlines() if line.startswith("VmHWM:")).split()[1])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # elsewhere: the best there is
+
+
+async def _child_b6(
+    variant: str, files: int, base: str, directory: Path, concurrency: int
+) -> dict[str, object]:
+    import aiohttp
+
+    from books_async import BooksClient
+
+    ids = _payloads.object_ids(files)
+    headers = {"x-api-key": _payloads.API_KEY}
+    start_rss = peak_rss_kb()
+    wall0, cpu0 = time.perf_counter(), time.process_time()
+    if variant == "books":
+        async with BooksClient(api_key=_payloads.API_KEY, base_url=base, rate_limit=None) as books:
+            result = await books.bulk.download_pdfs(ids, directory, concurrency=concurrency)
+        if not result.ok:
+            raise RuntimeError(f"download_pdfs: {result!r} {list(result.errors.values())[:1]}")
+    else:
+        async with aiohttp.ClientSession(headers=headers) as session:
+            left = iter(ids)
+
+            async def worker() -> None:
+                for doc_id in left:
+                    async with session.get(f"{base}/books/invoices/{doc_id}/pdf") as resp:
+                        resp.raise_for_status()
+                        with open(directory / f"invoice-{doc_id}.pdf", "wb") as f:  # noqa: ASYNC230  # the plain way
+                            async for chunk in resp.content.iter_chunked(64 * 1024):
+                                f.write(chunk)
+
+            async with asyncio.TaskGroup() as tg:
+                for _ in range(concurrency):
+                    tg.create_task(worker())
+    wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+    return {"wall": wall, "cpu": cpu, "peak_rss_kb": peak_rss_kb(), "start_peak_rss_kb": start_rss}
+
+
+def _run_b6_child(variant: str, files: int, base: str, workdir: Path) -> dict[str, object]:
+    directory = Path(tempfile.mkdtemp(prefix=f"b6-{variant}-", dir=workdir))
+    try:
+        done = subprocess.run(  # noqa: S603  # this script, fixed arguments
+            [
+                sys.executable,
+                str(Path(__file__).resolve()),
+                "--child",
+                "b6",
+                "--variant",
+                variant,
+                "--files",
+                str(files),
+                "--base",
+                base,
+                "--dir",
+                str(directory),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"B6 child {variant}/{files} failed: {done.stderr[-800:]}")
+        result: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+    if result["files"] != files:
+        raise RuntimeError(f"B6 {variant}: {result['files']} files for {files}")
+    return result
+
+
+def bench_b6(settings: Settings, report: Report, workdir: Path) -> None:
+    big, small = settings.b6_files, settings.b6_small
+    out(
+        f"B6: {big:,} PDFs of {_payloads.PDF_SIZE // 1024} KiB at concurrency 16, fresh process per run, "
+        f"{settings.b6_repeats} repeats (books {big}, raw {big}, books {small})"
+    )
+    runs: dict[str, list[dict[str, object]]] = {"books": [], "raw": [], "books_small": []}
+    with fixed_server() as server:
+        base = fixed_url(server)
+        _run_b6_child("books", small, base, workdir)  # warm the page cache and the server
+        for _ in range(settings.b6_repeats):
+            runs["books"].append(_run_b6_child("books", big, base, workdir))
+            runs["raw"].append(_run_b6_child("raw", big, base, workdir))
+            runs["books_small"].append(_run_b6_child("books", small, base, workdir))
+
+    def throughput(r: dict[str, object]) -> float:
+        return float(r["bytes"]) / float(r["wall"])  # type: ignore[arg-type]
+
+    def peak(r: dict[str, object]) -> float:
+        return float(r["peak_rss_kb"]) / 1024  # type: ignore[arg-type]
+
+    ratios = [throughput(b) / throughput(r) for b, r in zip(runs["books"], runs["raw"], strict=True)]
+    growth = median([peak(b) - peak(s) for b, s in zip(runs["books"], runs["books_small"], strict=True)])
+    value = median(ratios)
+    report.measurements["B6"] = {
+        "files": big,
+        "pdf_bytes": _payloads.PDF_SIZE,
+        "throughput_mb_s": {k: [round(throughput(r) / 1e6, 1) for r in v] for k, v in runs.items()},
+        "cpu_s": {k: [round(float(r["cpu"]), 3) for r in v] for k, v in runs.items()},  # type: ignore[arg-type]
+        "peak_rss_mb": {k: [round(peak(r), 1) for r in v] for k, v in runs.items()},
+        "throughput_ratios": [round(x, 3) for x in ratios],
+        "rss_growth_mb_small_to_big": round(growth, 2),
+    }
+    report.add(
+        Figure(
+            "B6",
+            "download_pdfs / raw aiohttp streaming to disk, throughput",
+            value,
+            "≥ 0.9",
+            value >= 0.9,
+            f"{len(ratios)} runs, {min(ratios):.2f}-{max(ratios):.2f}; wall time: load shows",
+        ),
+        Figure("B6", f"peak RSS growth, {small} → {big:,} files (MB)", growth, "< 30", growth < 30),
+    )
+
+
+# ---- B7: per-item cost of a bulk create at growing sizes ---------------------------------------------------
+
+
+async def bench_b7(settings: Settings, report: Report) -> None:
+    from books_async import BooksClient, _serde
+    from books_async.models import InvoiceCreate
+
+    sizes = settings.b7_sizes
+    out(f"B7: bulk create, client CPU per item at {', '.join(f'{n:,}' for n in sizes)} items, interleaved")
+    jobs = {n: _serde.structure(_payloads.create_items_json(n), list[InvoiceCreate]) for n in sizes}
+    samples: dict[int, list[float]] = {n: [] for n in sizes}
+    with fixed_server() as server:
+        base = fixed_url(server)
+        async with BooksClient(api_key=_payloads.API_KEY, base_url=base, rate_limit=None) as books:
+            await books.bulk.create_invoices(jobs[sizes[0]])  # warm up: connections, hooks
+            for _ in range(settings.repeats):
+                for n in sizes:
+                    gc.collect()
+                    start = time.process_time()
+                    result = await asyncio.wait_for(books.bulk.create_invoices(jobs[n]), 300)
+                    samples[n].append((time.process_time() - start) / n)
+                    if not result.ok:
+                        raise RuntimeError(f"bulk create of {n}: {result!r}")
+                    # Freed here, outside the clock: rebinding `result` would free 10,000 invoices inside the
+                    # next (small) job's measurement and charge it ~70 ms it did not spend.
+                    del result
+    med = {n: median(s) for n, s in samples.items()}
+    small, middle, large = sizes[0], sizes[len(sizes) // 2], sizes[-1]
+    report.measurements["B7"] = {
+        "median_cpu_us_per_item": {str(n): round(v * 1e6, 1) for n, v in med.items()},
+        "samples_us": {str(n): [round(x * 1e6, 1) for x in s] for n, s in samples.items()},
+    }
+    report.add(
+        Figure(
+            "B7",
+            f"CPU per item, bulk create of {large:,} / {small:,} items",
+            med[large] / med[small],
+            "≤ 1.2",
+            med[large] / med[small] <= 1.2,
+            f"{middle:,} / {small:,}: {med[middle] / med[small]:.2f}; {med[large] * 1e6:.0f} µs per item",
+        ),
+    )
+
+
+# ---- driver -----------------------------------------------------------------------------------------------
+
+
+def machine_info() -> dict[str, object]:
+    cpu = platform.processor() or "unknown"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "platform": platform.platform(),
+        "packages": versions,
+        "server": "own process on 127.0.0.1 (fixed_server.py or the sandbox); the client is this process",
+    }
+
+
+def table(report: Report) -> str:
+    rows = ["| # | figure | measured | target | met |", "|---|---|---|---|---|"]
+    for f in report.figures:
+        shown = "n/a" if f.value is None else f"{f.value:.2f}"
+        met = {True: "yes", False: "**no**", None: "-"}[f.met]
+        what = f.what + (f" ({f.note})" if f.note else "")
+        rows.append(f"| {f.bench} | {what} | {shown} | {f.target or '-'} | {met} |")
+    for bench, why in report.skipped.items():
+        rows.append(f"| {bench} | did not run: {why} | - | - | - |")
+    return "\n".join(rows)
+
+
+@contextlib.contextmanager
+def timed(name: str, report: Report) -> Iterator[None]:
+    start = time.perf_counter()
+    try:
+        yield
+    except Exception as exc:  # one broken benchmark must not lose the others' figures
+        report.skipped[name] = f"failed: {type(exc).__name__}: {exc}"[:300]
+        out(f"  {name} FAILED: {type(exc).__name__}: {exc}")
+    finally:
+        report.measurements.setdefault("seconds", {})[name] = round(time.perf_counter() - start, 1)  # type: ignore[index]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Run the books-async benchmarks B1-B8.")
+    parser.add_argument("--quick", action="store_true", help="small counts: a smoke run of every benchmark")
+    parser.add_argument(
+        "--only", default="", help="comma-separated subset, e.g. B1,B3 (B1 and B2 run together)"
+    )
+    parser.add_argument("--out", type=Path, default=HERE / "results.json", help="where to write the results")
+    parser.add_argument("--child", help=argparse.SUPPRESS)  # internal: one B6 run in a fresh process
+    parser.add_argument("--variant", help=argparse.SUPPRESS)
+    parser.add_argument("--files", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--base", help=argparse.SUPPRESS)
+    parser.add_argument("--dir", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child == "b6":
+        child = asyncio.run(_child_b6(args.variant, args.files, args.base, args.dir, 16))
+        files = list(args.dir.iterdir())
+        child |= {"files": len(files), "bytes": sum(f.stat().st_size for f in files)}
+        out(json.dumps(child))
+        return 0
+    settings = Settings.quick() if args.quick else Settings()
+    only = {b.strip().upper() for b in args.only.split(",") if b.strip()}
+
+    def wanted(*names: str) -> bool:
+        return not only or bool(only & set(names))
+
+    report = Report()
+    started_at = datetime.now(UTC).isoformat(timespec="seconds")
+    started = time.perf_counter()
+    workdir = Path(tempfile.mkdtemp(prefix="books-bench-"))
+    try:
+        if wanted("B8"):
+            with timed("B8", report):
+                bench_b8(settings, report)
+        if wanted("B3"):
+            with timed("B3", report):
+                bench_b3(settings, report)
+        if wanted("B1", "B2"):
+            with timed("B1/B2", report):
+                asyncio.run(bench_b1_b2(settings, report, workdir))
+        if wanted("B7"):
+            with timed("B7", report):
+                asyncio.run(bench_b7(settings, report))
+        if wanted("B6"):
+            with timed("B6", report):
+                bench_b6(settings, report, workdir)
+        if wanted("B5"):
+            with timed("B5", report):
+                asyncio.run(bench_b5(settings, report))
+        if wanted("B4"):
+            with timed("B4", report):
+                asyncio.run(bench_b4(settings, report))
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    total = time.perf_counter() - started
+    results = {
+        "started": started_at,
+        "quick": args.quick,
+        "total_seconds": round(total, 1),
+        "machine": machine_info(),
+        "method": (
+            "Each figure is a ratio of two things measured in the same run, interleaved A,B,A,B..., "
+            f"{settings.repeats} repeats (B8: {settings.b8_repeats}), median quoted. Client CPU is "
+            "time.process_time() of the client process; servers run in their own processes."
+        ),
+        "figures": [vars(f) for f in report.figures],
+        "skipped": report.skipped,
+        "measurements": report.measurements,
+    }
+    args.out.write_text(json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8")
+    out()
+    out(table(report))
+    out()
+    out(f"total {total:.0f} s; results in {args.out}")
+    # A missed target is a result, reported above; a benchmark that could not run is a failure.
+    return 1 if report.skipped else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

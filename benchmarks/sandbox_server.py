@@ -1,0 +1,68 @@
+"""The sandbox in its own process, with one extra outer middleware that records what the server saw.
+
+``run.py`` starts it for B4 and B5. It is ``books_async.sandbox`` unchanged (same app, same rate limiter,
+same validation), plus ``GET /__bench__/log``: the sandbox's own request log (accept time on its
+monotonic clock, method, path, status) and the size of every request body as received (its
+Content-Length, which aiohttp holds the body to). Request counts, body sizes and the achieved rate are
+thus measured at the server, not inferred by the client.
+
+Usage: ``python benchmarks/sandbox_server.py --api-key KEY [--rate-limit 50/1 | off] [--empty]``;
+prints ``READY http://127.0.0.1:<port>/api/v1``. Stops when its stdin closes or on SIGTERM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+
+import orjson
+from aiohttp import web
+
+from books_async.sandbox import SandboxConfig, build_store, create_app, parse_rate_limit
+from books_async.sandbox._app import STATE
+
+BODY_SIZES: list[tuple[str, str, int]] = []
+"""(method, path, bytes received) of every request, in arrival order."""
+
+
+@web.middleware
+async def measure(request: web.Request, handler: web.RequestHandler) -> web.StreamResponse:
+    if request.path == "/__bench__/log":
+        log = [list(entry) for entry in request.app[STATE].request_log]
+        return web.Response(
+            body=orjson.dumps({"log": log, "bodies": BODY_SIZES}), content_type="application/json"
+        )
+    if request.body_exists:
+        # aiohttp reads exactly Content-Length bytes of a body, so it is the size received (-1: chunked).
+        BODY_SIZES.append((request.method, request.path, request.content_length or -1))
+    return await handler(request)
+
+
+async def main(args: argparse.Namespace) -> None:
+    config = SandboxConfig(port=0, api_key=args.api_key, rate_limit=args.rate_limit, empty=args.empty)
+    app = create_app(config, store=build_store(config))
+    app.middlewares.insert(0, measure)  # outermost: sees every request, before the sandbox's own
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0, backlog=1024)
+    await site.start()
+    sys.stdout.write(f"READY http://127.0.0.1:{runner.addresses[0][1]}/api/v1\n")
+    sys.stdout.flush()
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    loop.add_reader(sys.stdin.fileno(), lambda: stop.set() if not sys.stdin.buffer.read1(1024) else None)
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--api-key", required=True)
+    parser.add_argument("--rate-limit", type=parse_rate_limit, default=None)
+    parser.add_argument("--empty", action="store_true")
+    asyncio.run(main(parser.parse_args()))
