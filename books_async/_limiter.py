@@ -1,4 +1,4 @@
-"""Client-side rate limiting: the :class:`Limiter` protocol and an in-process sliding window.
+"""Client-side rate limiting: the :class:`Limiter` protocols and an in-process sliding window.
 
 The API allows 100 requests a minute per organisation, and the client must never exceed it while still
 sending a burst at once (10 calls on an idle client go out immediately, not 0.6 s apart).
@@ -9,27 +9,51 @@ A token (leaky) bucket such as ``aiolimiter.AsyncLimiter(100, 60)`` bounds the *
 bucket admits 100 at once and keeps refilling while they go out, so about 200 pass in the first minute.
 ``AsyncLimiter(1, 0.6)`` keeps every window under 100 but paces even ten calls 0.6 s apart. No bucket size
 and rate give both properties, because a bucket forgets *when* each slot was spent, and "at most N in any
-window of P seconds" is a statement about exactly that. Composing aiolimiter with a log of admission times
-would leave the log doing all the limiting and the bucket only adding delay, so aiolimiter is not used.
+window of P seconds" is a statement about exactly that. So :class:`SlidingWindowLimiter` keeps a log of
+when each slot was spent and admits while fewer than ``max_requests`` slots are still counted. A burst of up
+to ``max_requests`` goes through at once; memory is O(``max_requests``).
 
-:class:`SlidingWindowLimiter` keeps the admission times of the last ``max_requests`` admissions in a
-``deque(maxlen=max_requests)``. A new admission waits until the oldest of them is at least one window old;
-appending then drops that oldest. This is exact (any window holds at most ``max_requests``), O(1) per
-admission, ``max_requests`` floats of memory, and lets a burst of up to ``max_requests`` through at once.
+Why slots are counted from the answer, not from admission
+---------------------------------------------------------
+The server counts a request when it *arrives*, which is some unknown time after we admit it: on loopback a
+first burst over fresh connections arrived 37 to 46 ms after admission while the next burst, on warm
+connections, arrived within 1 ms, so a window counted from admission with a 20 ms jitter margin let the
+server see 21 in one 1 s window. Covering that with a margin costs throughput at short periods (a 0.1 s
+margin caps ``RateLimit(50, 1.0)`` at 1/1.1 = 91 % of the allowed rate). Counting from the answer needs no
+margin at all:
 
-The window is ``period + margin``. Requests admitted at the edges of a window can reach the server out of
-order: the oldest may have waited for a fresh TLS connection while the newest went out on a warm one, so the
-server sees them closer together than we admitted them. ``margin`` absorbs that difference in one-way
-latency. The default is 2 % of the period, at least 0.1 s and at most 1 s: at 100/60 s that is 1 s (more
-than a cold TLS handshake across continents) and costs 1.6 % of the quota (98.4 % is sustained under a
-backlog). The 0.1 s floor is measured, not guessed: on loopback a first burst that opens fresh connections
-reaches the server 37–46 ms after admission while the next burst, on warm connections, arrives within 1 ms,
-so a 20 ms margin (2 % of a 1 s period) let the server count 21 in one window.
+    the server stamps a request at s_old <= r_old, the time its answer reached us; a new admission at
+    a_new >= r_old + period reaches the server at s_new >= a_new, so s_new - s_old >= period. Exactly.
 
-Fairness and cancellation: waiters queue FIFO. Only the head of the queue sleeps (through the injected
-``sleep``); it re-checks after every sleep, so a :meth:`~SlidingWindowLimiter.penalise` during the sleep
-extends it. The slot is taken in the same step as the final check, with no ``await`` in between, so a
-cancelled waiter never takes one; a cancelled head hands the head position to the next waiter.
+So an admitted request is *in flight* (counted from admission) until the transport calls
+:meth:`~SlidingWindowLimiter.release` when its answer arrives; from then it is *settled* and counted for
+``period`` after the release. Requests are not told apart: only counts matter, so ``release()`` moves the
+earliest in-flight admission to the settled log (the earliest expires first, so keeping the later ones in
+flight only ever over-counts) and the occupancy at time t is
+
+    #{in-flight a : a + period + margin > t} + #{settled r : r + period > t}     (admit iff < max_requests)
+
+The leak cap. An in-flight entry stops counting ``period + margin`` after admission even if never released.
+That keeps code that acquires without releasing (the plain :class:`Limiter` protocol, or users sharing the
+limiter with their own requests) on the previous, admission-stamped behaviour instead of leaking the slot
+forever; it is exact as long as such a request reaches the server within ``margin`` of its admission, which
+is what ``margin`` is for (2 % of the period, at least 0.1 s and at most 1 s: the 0.1 s floor is the loopback
+measurement above with room to spare; at 100/60 s it is 1 s, more than a cold TLS handshake across
+continents). A released request that was still in flight after ``period + margin`` (slower than our own
+timeouts normally allow) is counted again from its release, so only its arrival in that gap is unguarded.
+
+The exact guarantee therefore needs ``release()`` after every ``acquire()`` whose request got an answer; the
+transport calls it as soon as the response arrives. An attempt that ends with no answer (connect failure,
+timeout, reset, cancellation) is *not* released: its bytes may still be on the way, so ``r`` is no bound on
+``s``, and it falls back to the leak cap. That is why settled entries need no margin of their own (a
+"settle margin" would only cover releasing unanswered requests, and no delay short of the worst one-way
+latency would cover that); admitting up to 1 µs early (below) is far inside any real uplink delay.
+
+Fairness and cancellation: waiters queue FIFO. Only the head of the queue waits (through the injected
+``sleep``, or until a ``release()`` frees a slot earlier than that sleep would end); it re-checks after every
+wake, so a :meth:`~SlidingWindowLimiter.penalise` during the wait extends it. The slot is taken in the same
+step as the final check, with no ``await`` in between, so a cancelled waiter never takes one; a cancelled head
+hands the head position to the next waiter.
 
 Loops: nothing is created at construction. Futures are made in the running loop on demand, so one limiter
 serves sequential ``asyncio.run()`` calls; waiters left behind by a loop that died without cancelling its
@@ -46,14 +70,23 @@ import math
 import os
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import suppress
+from heapq import merge
+from itertools import islice
 from typing import Protocol, runtime_checkable
 
 from books_async._config import RateLimit
 from books_async._exceptions import ConfigurationError
 
-__all__ = ["Limiter", "NoLimiter", "SlidingWindowLimiter", "default_margin", "limiter_for_key"]
+__all__ = [
+    "Limiter",
+    "NoLimiter",
+    "ReleasingLimiter",
+    "SlidingWindowLimiter",
+    "default_margin",
+    "limiter_for_key",
+]
 
 log = logging.getLogger("books_async.limiter")
 
@@ -64,7 +97,8 @@ _MARGIN_FRACTION = 0.02
 _MARGIN_FLOOR = 0.1
 _MARGIN_CAP = 1.0
 # A sleep may end a hair before its deadline (float rounding, loop clock resolution). Waiting again for
-# less than this would only spin; 1 µs is far inside the margin, so admitting now keeps the guarantee.
+# less than this would only spin; 1 µs is far inside any real uplink delay, so admitting now keeps the
+# guarantee.
 _EARLY_OK = 1e-6
 
 
@@ -82,20 +116,34 @@ class Limiter(Protocol):
         """Admit nobody for ``retry_after`` seconds: a 429 pauses every caller sharing this limiter."""
 
 
+@runtime_checkable
+class ReleasingLimiter(Limiter, Protocol):
+    """A :class:`Limiter` that is told when each admitted request's answer arrived.
+
+    Counting a slot from the answer rather than from admission needs no margin for transit jitter (see the
+    module docstring). The transport calls :meth:`release` once per answered attempt, if the limiter has it.
+    """
+
+    def release(self) -> None:
+        """Record that the answer to one admitted request has just arrived."""
+
+
 def default_margin(period: float) -> float:
-    """Return the transit-jitter margin added to ``period``: 2 % of it, at least 0.1 s and at most 1 s."""
+    """Return the leak-cap margin added to ``period``: 2 % of it, at least 0.1 s and at most 1 s."""
     return min(_MARGIN_CAP, max(_MARGIN_FLOOR, _MARGIN_FRACTION * period))
 
 
 class SlidingWindowLimiter:
-    """An exact in-process limiter: at most ``rate.max_requests`` admissions in any ``rate.period`` seconds.
+    """An exact in-process limiter: at most ``rate.max_requests`` requests in any ``rate.period`` seconds.
 
-    Bursts up to ``max_requests`` go through at once; beyond that, waiters are admitted FIFO as the oldest
-    admission leaves the window (``period + margin``). See the module docstring for the design.
+    Bursts up to ``max_requests`` go through at once; beyond that, waiters are admitted FIFO as slots free
+    up. A slot is counted from admission until :meth:`release` (at most ``period + margin``), then for
+    ``period`` after the release. See the module docstring for the design and why it is exact.
 
     Args:
         rate: the quota to keep under.
-        margin: seconds added to the window for transit jitter; default :func:`default_margin`.
+        margin: seconds added to ``period`` for admissions never released (the leak cap); default
+            :func:`default_margin`.
         clock: monotonic seconds; injectable for tests.
         sleep: awaited to wait; injectable for tests. Must be cancellable.
 
@@ -120,16 +168,22 @@ class SlidingWindowLimiter:
         self._window = rate.period + margin
         self._clock = clock
         self._sleep = sleep
-        self._log: deque[float] = deque(maxlen=rate.max_requests)
+        # Both logs are in time order, so expiry only ever removes from the left.
+        self._in_flight: deque[float] = deque()  # admission times, not yet released
+        self._settled: deque[float] = deque()  # release times
         # The head's future is resolved when it becomes head; the rest wait on theirs until then.
         self._waiters: deque[asyncio.Future[None]] = deque()
+        # Set while the head waits for a slot: release() resolves it so the head re-checks at once.
+        self._release_wake: asyncio.Future[None] | None = None
         self._paused_until = -math.inf
         self.admitted = 0
         """Admissions so far (for tests and benchmarks)."""
+        self.released = 0
+        """Calls to :meth:`release` so far (for tests and benchmarks)."""
 
     @property
     def window(self) -> float:
-        """Seconds an admission stays counted: ``period + margin``."""
+        """Seconds an admission that is never released stays counted: ``period + margin``."""
         return self._window
 
     @property
@@ -138,18 +192,39 @@ class SlidingWindowLimiter:
         return len(self._waiters)
 
     @property
+    def occupied(self) -> int:
+        """Slots counted right now: in-flight admissions plus releases within the last ``period``."""
+        self._expire(self._clock())
+        return len(self._in_flight) + len(self._settled)
+
+    @property
     def paused_for(self) -> float:
         """Seconds left of the pause set by :meth:`penalise`; 0.0 when not paused."""
         return max(0.0, self._paused_until - self._clock())
 
+    def _expire(self, now: float) -> None:
+        in_flight, settled = self._in_flight, self._settled
+        while in_flight and in_flight[0] + self._window <= now:
+            in_flight.popleft()  # the leak cap: assumed to have reached the server within the margin
+        while settled and settled[0] + self.rate.period <= now:
+            settled.popleft()
+
+    def _expiries(self) -> Iterator[float]:
+        window, period = self._window, self.rate.period
+        return merge((a + window for a in self._in_flight), (r + period for r in self._settled))
+
     def _delay(self, now: float) -> float:
+        self._expire(now)
         ready_at = self._paused_until
-        if len(self._log) == self._log.maxlen:
-            ready_at = max(ready_at, self._log[0] + self._window)
+        # Occupancy can exceed max_requests (a release whose admission already hit the leak cap is
+        # counted again), so wait for enough expiries to bring it below, not just the first.
+        excess = len(self._in_flight) + len(self._settled) - self.rate.max_requests
+        if excess >= 0:
+            ready_at = max(ready_at, next(islice(self._expiries(), excess, None)))
         return ready_at - now
 
     def _admit(self, now: float) -> None:
-        self._log.append(now)  # maxlen drops the oldest, which is now outside the window
+        self._in_flight.append(now)
         self.admitted += 1
 
     def _wake_head(self) -> None:
@@ -161,9 +236,28 @@ class SlidingWindowLimiter:
         # its tasks (they would have left the queue in their `finally`). Nobody will ever wake them.
         if self._waiters and self._waiters[0].get_loop() is not loop:
             self._waiters = deque(f for f in self._waiters if f.get_loop() is loop)
+        if self._release_wake is not None and self._release_wake.get_loop() is not loop:
+            self._release_wake = None
+
+    async def _wait(self, delay: float) -> None:
+        """Wait ``delay`` seconds through the injected sleep, or until a release, whichever comes first."""
+        loop = asyncio.get_running_loop()
+        wake: asyncio.Future[None] = loop.create_future()
+        self._release_wake = wake
+        sleeper = asyncio.ensure_future(self._sleep(delay))
+        try:
+            await asyncio.wait((sleeper, wake), return_when=asyncio.FIRST_COMPLETED)
+            if sleeper.done():
+                sleeper.result()  # a custom sleep that failed must not turn into a busy loop
+        finally:
+            if self._release_wake is wake:
+                self._release_wake = None
+            wake.cancel()
+            if not loop.is_closed():  # else we are being garbage-collected after our loop died
+                sleeper.cancel()
 
     async def acquire(self) -> None:
-        """Return when a request may be sent, at once if the window has room and nobody is queued."""
+        """Return when a request may be sent, at once if a slot is free and nobody is queued."""
         loop = asyncio.get_running_loop()
         self._drop_stale(loop)
         now = self._clock()
@@ -178,11 +272,11 @@ class SlidingWindowLimiter:
         try:
             await fut
             while (delay := self._delay(self._clock())) > _EARLY_OK:
-                await self._sleep(delay)
+                await self._wait(delay)
             # No await between the check above and this: a cancelled waiter cannot hold a slot.
             self._admit(self._clock())
         finally:
-            # Runs on admission and on cancellation alike. If we were head (woken, or sleeping), the
+            # Runs on admission and on cancellation alike. If we were head (woken, or waiting), the
             # next waiter must become head or it would wait forever.
             if self._waiters and self._waiters[0] is fut:
                 self._waiters.popleft()
@@ -190,6 +284,32 @@ class SlidingWindowLimiter:
             else:
                 with suppress(ValueError):  # already dropped as stale
                     self._waiters.remove(fut)
+
+    def release(self) -> None:
+        """Record that the answer to one admitted request has just arrived.
+
+        From now on that request is counted for ``period`` from now instead of from its admission. Call it
+        once per :meth:`acquire` whose request got an answer (even an error status), as soon as the answer
+        arrives; without it the slot is held for ``period + margin`` from admission. Do not call it for an
+        attempt that ended without an answer: its request may still be on the way to the server.
+        """
+        now = self._clock()
+        self._expire(now)
+        # Requests are not told apart: moving the earliest admission keeps the later (longer-counted) ones.
+        # If the leak cap already dropped it, the request is still counted from its answer.
+        if self._in_flight:
+            self._in_flight.popleft()
+        self._settled.append(now)
+        self.released += 1
+        wake = self._release_wake
+        if wake is not None and not wake.done():
+            self._release_wake = None
+            if wake.get_loop().is_closed():
+                return  # a waiter of a loop that died; the next acquire discards it
+            # A release usually frees a slot before the head's planned wake (a settled slot expires
+            # sooner than an in-flight one). When it does not (its admission already hit the leak cap),
+            # the head re-checks and waits again.
+            wake.set_result(None)
 
     def penalise(self, retry_after: float) -> None:
         """Admit nobody for ``retry_after`` seconds from now (or longer, if already paused for longer).
@@ -206,21 +326,21 @@ class SlidingWindowLimiter:
         if self._paused_until <= now:
             log.warning("rate limited by the API; pausing %.1fs", retry_after)
         self._paused_until = until
-        # A sleeping head re-checks when it wakes, and a pause only ever grows, so nobody needs waking.
+        # A waiting head re-checks when it wakes, and a pause only ever grows, so nobody needs waking.
 
     def __repr__(self) -> str:
         return (
             f"<SlidingWindowLimiter max_requests={self.rate.max_requests} period={self.rate.period} "
-            f"margin={self.margin} admitted={self.admitted} waiting={self.waiting} "
-            f"paused_for={self.paused_for:.1f}>"
+            f"margin={self.margin} admitted={self.admitted} released={self.released} "
+            f"waiting={self.waiting} paused_for={self.paused_for:.1f}>"
         )
 
 
 class NoLimiter:
     """A limiter that admits everything at once: what ``rate_limit=None`` uses.
 
-    ``penalise`` is a no-op too. Turning client-side limiting off means no shared pause either; the retry
-    loop still waits out each 429's ``retryAfter`` for the request that got it.
+    ``penalise`` and ``release`` are no-ops too. Turning client-side limiting off means no shared pause
+    either; the retry loop still waits out each 429's ``retryAfter`` for the request that got it.
     """
 
     def __init__(self) -> None:
@@ -234,6 +354,9 @@ class NoLimiter:
     def penalise(self, retry_after: float) -> None:
         """Do nothing (see the class docstring)."""
 
+    def release(self) -> None:
+        """Do nothing: nothing is counted."""
+
     def __repr__(self) -> str:
         return f"<NoLimiter admitted={self.admitted}>"
 
@@ -241,9 +364,9 @@ class NoLimiter:
 # Keyed by a salted digest of the key, never the key itself: a heap dump or a debugger listing the
 # registry shows no credential, and the per-process salt makes the digest useless outside this process.
 _SALT = os.urandom(16)
-# A plain dict, not a WeakValueDictionary: a limiter's value is its admission log, and a weak registry
+# A plain dict, not a WeakValueDictionary: a limiter's value is its log of spent slots, and a weak registry
 # would forget it as soon as the last client died, so code that makes a short-lived client per request
-# would burst past the quota. An entry is at most max_requests floats and there is one per key in use.
+# would burst past the quota. An entry is about max_requests floats and there is one per key in use.
 _REGISTRY: dict[tuple[bytes, RateLimit], SlidingWindowLimiter] = {}
 
 

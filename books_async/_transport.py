@@ -39,7 +39,7 @@ from books_async._exceptions import (
     ServerError,
     ValidationError,
 )
-from books_async._limiter import Limiter
+from books_async._limiter import Limiter, ReleasingLimiter
 from books_async._logging import transport_log as log
 from books_async._retry import RetryPolicy, parse_retry_after
 from books_async._types import NOT_GIVEN, TimeoutArg
@@ -126,6 +126,10 @@ def _query_value(value: object) -> str:
     )
 
 
+def _nothing() -> None:
+    """What a limiter without ``release()`` is told when an answer arrives."""
+
+
 class _AlreadyDeletedError(Exception):
     """A retried DELETE met 404: an earlier attempt whose answer was lost did the deletion."""
 
@@ -184,6 +188,7 @@ class Transport:
             raise ConfigurationError(f"auth_scheme must be 'x-api-key' or 'bearer'; got {auth_scheme!r}.")
         self.base_url = base_url
         self.limiter = limiter
+        self._release = limiter.release if isinstance(limiter, ReleasingLimiter) else _nothing
         self.retry = retry
         self._timeout = timeout
         self._client_timeouts: dict[Timeout, float | None] = {}
@@ -354,6 +359,9 @@ class Transport:
                 )
                 self.requests_sent += 1
                 response = await self._send(session, method, url, path, query, body, headers, client_timeout)
+                # The server saw this request before its answer reached us, so a slot counted from now is
+                # exact (see _limiter). Attempts that got no answer are not released: they may yet arrive.
+                self._release()
                 try:
                     if response.status < 300:
                         log.debug("%s %s -> %d (attempt %d)", method, path, response.status, attempt + 1)
