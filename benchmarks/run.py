@@ -570,7 +570,7 @@ async def bench_b4(settings: Settings, report: Report) -> None:
             value,
             "≥ 0.95",
             value >= 0.95,
-            "the limiter's 2 % transit margin costs ~0.02",
+            "slots count from each answer: the round trip, not a margin, is what it costs",
         ),
         # The same refusals seen from both ends; the larger count, in case one side missed some.
         Figure(
