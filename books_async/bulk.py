@@ -470,22 +470,13 @@ class Bulk:
         5 MB allows (smaller atomic units, faster answers); ``max_request_bytes`` lowers the body limit,
         e.g. for a proxy that accepts less.
         """
-        client = self._client
-
-        async def create(batch: list[InvoiceCreate]) -> list[Invoice]:
-            raw = await client._transport.request("POST", "/books/invoices", body=_bulk_body(batch))
-            return _serde.decode(raw, list[Invoice], where="POST /books/invoices")
-
-        async def find(batch: list[InvoiceCreate]) -> dict[str, Invoice]:
-            return await _find_invoices(client, batch)
-
         creator: _Creator[InvoiceCreate, Invoice] = _Creator(
             list(items),
+            client=self._client,
             kind="invoice",
-            url=client.base_url + "/books/invoices",
-            create=create,
+            response_type=list[Invoice],
             number=lambda item: item.invoice_number,
-            find=find,
+            find=_find_invoices,
             concurrency=concurrency,
             max_items=max_items_per_request,
             max_bytes=max_request_bytes,
@@ -509,22 +500,13 @@ class Bulk:
         Works as :meth:`create_invoices`, with ``quote_number`` as the key. The API cannot search quotes by
         number, so reconciling lists the quotes of each affected customer.
         """
-        client = self._client
-
-        async def create(batch: list[QuoteCreate]) -> list[Quote]:
-            raw = await client._transport.request("POST", "/books/quotes", body=_bulk_body(batch))
-            return _serde.decode(raw, list[Quote], where="POST /books/quotes")
-
-        async def find(batch: list[QuoteCreate]) -> dict[str, Quote]:
-            return await _find_quotes(client, batch)
-
         creator: _Creator[QuoteCreate, Quote] = _Creator(
             list(items),
+            client=self._client,
             kind="quote",
-            url=client.base_url + "/books/quotes",
-            create=create,
+            response_type=list[Quote],
             number=lambda item: item.quote_number,
-            find=find,
+            find=_find_quotes,
             concurrency=concurrency,
             max_items=max_items_per_request,
             max_bytes=max_request_bytes,
@@ -734,11 +716,11 @@ class _Creator(Generic[I, T]):
         self,
         items: list[I],
         *,
+        client: BooksClient,
         kind: Literal["invoice", "quote"],
-        url: str,
-        create: Callable[[list[I]], Awaitable[list[T]]],
+        response_type: type[list[T]],
         number: Callable[[I], str | None],
-        find: Callable[[list[I]], Awaitable[dict[str, T]]],
+        find: Callable[[BooksClient, list[I]], Awaitable[dict[str, T]]],
         concurrency: int,
         max_items: int | None,
         max_bytes: int,
@@ -756,8 +738,9 @@ class _Creator(Generic[I, T]):
         self.items = items
         self.kind = kind
         self.path = f"/books/{kind}s"
-        self.url = url
-        self._create = create
+        self.url = client.base_url + self.path
+        self._client = client
+        self._response_type = response_type
         self._number = number
         self._find = find
         self.concurrency = concurrency
@@ -772,6 +755,12 @@ class _Creator(Generic[I, T]):
 
     def number(self, index: int) -> str | None:
         return self._number(self.items[index])
+
+    async def _create(self, batch: list[I]) -> list[T]:
+        # Straight to the transport, not books.invoices.create: the items were validated when measured.
+        where = f"POST {self.path}"
+        raw = await self._client._transport.request("POST", self.path, body=_bulk_body(batch))
+        return _serde.decode(raw, self._response_type, where=where)
 
     # ---- checks and packing
 
@@ -1006,7 +995,7 @@ class _Creator(Generic[I, T]):
         if not indices:
             return {}
         by_number = {self.number(i): i for i in indices}
-        found = await self._find([self.items[i] for i in indices])
+        found = await self._find(self._client, [self.items[i] for i in indices])
         return {by_number[n]: value for n, value in found.items() if n in by_number}
 
 
