@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import signal
-import sys
 
 import _payloads
 import orjson
+from _serving import serve_until_parent_stops
 from aiohttp import web
 
 INVOICE = _payloads.invoice_bytes()
@@ -54,22 +53,7 @@ def make_app() -> web.Application:
 
 
 async def main(port: int) -> None:
-    runner = web.AppRunner(make_app(), access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", port, backlog=1024)
-    await site.start()
-    bound = runner.addresses[0][1]
-    sys.stdout.write(f"READY http://127.0.0.1:{bound}/api/v1\n")
-    sys.stdout.flush()
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    loop.add_signal_handler(signal.SIGTERM, stop.set)
-    # The parent holds our stdin open; EOF means it is gone and nobody will ever stop us otherwise.
-    loop.add_reader(sys.stdin.fileno(), lambda: stop.set() if not sys.stdin.buffer.read1(1024) else None)
-    try:
-        await stop.wait()
-    finally:
-        await runner.cleanup()
+    await serve_until_parent_stops(make_app(), port)
 
 
 if __name__ == "__main__":

@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import signal
-import sys
 
 import orjson
+from _serving import serve_until_parent_stops
 from aiohttp import web
 
 from books_async.sandbox import SandboxConfig, build_store, create_app, parse_rate_limit
@@ -44,20 +43,7 @@ async def main(args: argparse.Namespace) -> None:
     config = SandboxConfig(port=0, api_key=args.api_key, rate_limit=args.rate_limit, empty=args.empty)
     app = create_app(config, store=build_store(config))
     app.middlewares.insert(0, measure)  # outermost: sees every request, before the sandbox's own
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0, backlog=1024)
-    await site.start()
-    sys.stdout.write(f"READY http://127.0.0.1:{runner.addresses[0][1]}/api/v1\n")
-    sys.stdout.flush()
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    loop.add_signal_handler(signal.SIGTERM, stop.set)
-    loop.add_reader(sys.stdin.fileno(), lambda: stop.set() if not sys.stdin.buffer.read1(1024) else None)
-    try:
-        await stop.wait()
-    finally:
-        await runner.cleanup()
+    await serve_until_parent_stops(app)
 
 
 if __name__ == "__main__":
