@@ -27,7 +27,9 @@ from books_async._exceptions import (
     ResponseDecodeError,
     ServerError,
     ValidationError,
+    WriteAcceptedError,
 )
+from books_async._extra import extra
 from books_async._limiter import Limiter, SlidingWindowLimiter
 from books_async._types import NOT_GIVEN, NotGiven
 from books_async._version import __version__
@@ -63,7 +65,9 @@ __all__ = [
     "SlidingWindowLimiter",
     "Timeout",
     "ValidationError",
+    "WriteAcceptedError",
     "__version__",
+    "extra",
 ]
 
 

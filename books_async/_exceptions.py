@@ -18,7 +18,8 @@ Only :class:`BooksError` and its subclasses escape the package::
     │   ├── PayloadTooLargeError         413
     │   ├── RateLimitError               429 (.retry_after)
     │   └── ServerError                  5xx
-    └── ResponseDecodeError              a 2xx body did not match the spec
+    └── ResponseDecodeError              a 2xx body did not match the spec (.status .body)
+        └── WriteAcceptedError           ...of a write that happened: never resend it
 
 Messages say what failed and what to do; none of them ever holds the API key, a header or a body.
 """
@@ -48,6 +49,7 @@ __all__ = [
     "ResponseDecodeError",
     "ServerError",
     "ValidationError",
+    "WriteAcceptedError",
 ]
 
 
@@ -201,4 +203,26 @@ class ServerError(APIStatusError):
 
 
 class ResponseDecodeError(BooksError):
-    """A successful response did not match the spec (the cause is chained)."""
+    """A successful response did not match the spec (the cause is chained).
+
+    ``status`` and ``body`` (the raw bytes) are set when the error comes from an answer, so the data can
+    still be read; the message never quotes the body.
+    """
+
+    def __init__(self, message: str, *, status: int | None = None, body: bytes | None = None) -> None:
+        self.status = status
+        self.body = body
+        super().__init__(message)
+
+
+class WriteAcceptedError(ResponseDecodeError):
+    """The API accepted a write (a 2xx answer) but its answer could not be read: the write happened.
+
+    Never send it again as if it had failed. ``status`` and ``body`` (raw bytes) hold what came back;
+    ``method`` and ``url`` say which call it was.
+    """
+
+    def __init__(self, message: str, *, status: int, body: bytes, method: str, url: str) -> None:
+        super().__init__(message, status=status, body=body)
+        self.method = method
+        self.url = url

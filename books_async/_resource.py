@@ -12,6 +12,7 @@ from typing import TypeVar, overload
 
 from books_async import _serde
 from books_async._exceptions import ErrorDetail, InvalidRequestError
+from books_async._request_checks import validate_request
 from books_async._transport import Transport
 from books_async._types import NOT_GIVEN, TimeoutArg
 
@@ -54,7 +55,7 @@ class Resource:
     def _encode(body: object) -> bytes | None:
         if body is NOT_GIVEN or body is None:
             return None
-        _serde.validate_request(body)
+        validate_request(body)
         return _serde.dumps(_serde.unstructure_request(body))
 
     @overload

@@ -1,36 +1,40 @@
-"""JSON <-> attrs models: the one cattrs converter, exact-money JSON, request-side validation.
+"""JSON <-> attrs models: the cattrs converters and exact-money JSON.
 
-Everything that turns bytes into models or models into bytes goes through here, so a change of
-wire rules (a renamed key, how money is written) is one edit. The wire facts come from the
-generated models' field metadata: ``"json"`` (wire key when it differs from the attribute name),
-``"read_only"``, ``"write_only"``, ``"pattern"`` and the JSON Schema bounds ``"minimum"``,
-``"maximum"``, ``"exclusive_minimum"``, ``"exclusive_maximum"``, ``"min_length"``, ``"max_length"``,
-``"min_items"``, ``"max_items"``.
+Everything that turns bytes into models or models into bytes goes through here, so a change of wire rules (a
+renamed key, how money is written) is one edit. The wire facts come from the generated models' field
+metadata: ``"json"`` (wire key when it differs from the attribute name), ``"read_only"``, ``"expected"``
+(the spec's ``x-may-be-absent``: a key the server should send but may not) and ``"extra"`` (the slot that
+keeps unknown keys, see :mod:`books_async._extra`).
+
+Answers are read in one of two modes. **Tolerant** (the default) reads what the live API plausibly sends
+beside the spec: an enum value the spec does not list (an open ``OpenEnum`` value), a missing or null
+``expected`` key or an unreadable value of a key the client can do without (``None``, with one WARNING per
+model and key per process, the raw value kept in ``extra()``), an ISO date-time where a date is declared
+(its calendar date in India), a numeric string for money, a populated reference (``{"_id": ...}``) for an
+id. **Strict** refuses each of those with the path, for contract tests. Both keep unknown keys. Neither
+slows a well-formed answer: tolerance runs only after the fast, generated structuring fails for an object.
 
 Money is exact both ways, whatever its number of digits:
 
 * Out: a ``Decimal`` stays a ``Decimal`` until :func:`dumps`, which writes its digits verbatim as a
   JSON number (``Decimal("1500.00")`` -> ``1500.00``), never through a float.
 * In: :func:`loads` is ``json.loads(parse_float=Decimal)``, so ``1500.00`` arrives as
-  ``Decimal("1500.00")``, scale and all. On a 100-invoice page it decodes in ~7.1 ms against
-  ~9.1 ms for ``orjson.loads`` plus ``Decimal(repr(float))`` in the hook: the parse is ~2.5 ms
-  slower, but the ~6,700 float -> str -> Decimal trips it saves cost more
-  (``benchmarks/serde_detailed_validation.py``). The hook still takes floats, for data parsed
-  elsewhere: ``repr(float)`` gives back any number of at most 15 significant digits unchanged
-  (``sys.float_info.dig``), i.e. every amount below 10 000 000 000 000 rupees to the paisa, with
-  the scale lost (``1500.0``). Numeric strings (``"1500.00"``) are accepted too.
+  ``Decimal("1500.00")``, scale and all; it beats ``orjson.loads`` plus a float -> Decimal trip per number
+  on a 100-invoice page (``benchmarks/serde_detailed_validation.py``). The hook still takes floats, for
+  data parsed elsewhere: ``repr(float)`` gives back any number of at most 15 significant digits unchanged.
 
-Structuring runs with cattrs' ``detailed_validation`` on: on that page it costs 2-5 % (try blocks
-are free on 3.11 until they catch), and it gives every decode error its path.
+Structuring runs with cattrs' ``detailed_validation`` on: on that page it costs 2-5 % (try blocks are free on
+3.11 until they catch), and it gives every decode error its path.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping, MutableSequence, Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from enum import Enum
 from types import NoneType, UnionType
@@ -43,7 +47,10 @@ from cattrs.errors import ClassValidationError, IterableValidationError, Structu
 from cattrs.fns import identity
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
-from ._exceptions import ErrorDetail, InvalidRequestError, ResponseDecodeError
+from ._enums import OpenEnum
+from ._exceptions import ResponseDecodeError
+from ._extra import NO_EXTRA
+from ._logging import log
 from ._types import JSON
 
 __all__ = [
@@ -53,7 +60,6 @@ __all__ = [
     "structure",
     "unstructure",
     "unstructure_request",
-    "validate_request",
 ]
 
 T = TypeVar("T")
@@ -94,16 +100,46 @@ def _is_list_type(tp: object) -> bool:
     return get_origin(tp) in _LIST_ORIGINS
 
 
-# --- structure hooks: strict, because a 2xx body that is off-spec should fail loudly, not be coerced
+# --- structure hooks. The strict ones are also the tolerant mode's fast path; the tolerant variants differ
+# only after the strict check failed, so a well-formed answer costs the same in both modes.
 
 
 class _HookError(ValueError):
     """A value did not fit its type; the message names types only, so it is safe to show."""
 
 
+_IST: Final = timezone(timedelta(hours=5, minutes=30))
+_ABSENT: Final = object()
+# Bounds what a server sending ever-new keys or values can make us remember (and log).
+_MAX_NOTES: Final = 1000
+_noted: set[tuple[str, ...]] = set()
+
+
+def _note_once(level: int, key: tuple[str, ...], message: str, *args: object) -> None:
+    """Log ``message`` the first time ``key`` is seen in this process."""
+    if key in _noted or len(_noted) >= _MAX_NOTES:
+        return
+    _noted.add(key)
+    log.log(level, message, *args)
+
+
 def _structure_str(value: object, _: type) -> str:
     if isinstance(value, str):
         return value
+    raise _HookError(f"expected a string, received {_received(value)}")
+
+
+def _structure_str_tolerant(value: object, _: type) -> str:
+    if isinstance(value, str):
+        return value
+    # A populated reference ({"_id": ..., "name": ...} where an id is declared) reads as its id.
+    if isinstance(value, Mapping) and isinstance(ref := value.get("_id"), str):
+        _note_once(
+            logging.INFO,
+            ("populated-ref",),
+            "The API sent objects where ids are declared; reading their _id.",
+        )
+        return ref
     raise _HookError(f"expected a string, received {_received(value)}")
 
 
@@ -126,25 +162,29 @@ def _structure_bool(value: object, _: type) -> bool:
     raise _HookError(f"expected a boolean, received {_received(value)}")
 
 
-def _structure_decimal(value: object, _: type) -> Decimal:
-    # The hottest hook (every money field of every response): Decimal first, as loads() makes them.
-    if isinstance(value, Decimal):
-        if value.is_finite():
-            return value
-    elif isinstance(value, float):
-        if math.isfinite(value):
-            return Decimal(repr(value))  # never Decimal(value): that keeps the binary error
-    elif isinstance(value, bool):
-        raise _HookError("expected a number, received boolean")
-    elif isinstance(value, int):
-        return Decimal(value)
-    elif isinstance(value, str):
-        if _NUMBER.fullmatch(value) is None:
-            raise _HookError("expected a number or a numeric string, received a non-numeric string")
-        return _structure_decimal(Decimal(value), _)
-    else:
-        raise _HookError(f"expected a number, received {_received(value)}")
-    raise _HookError("expected a finite number, received NaN or Infinity")
+def _make_decimal_hook(*, numeric_strings: bool) -> Callable[[object, type], Decimal]:
+    def structure_decimal(value: object, _: type) -> Decimal:
+        # The hottest hook (every money field of every response): Decimal first, as loads() makes them.
+        if isinstance(value, Decimal):
+            if value.is_finite():
+                return value
+        elif isinstance(value, float):
+            if math.isfinite(value):
+                return Decimal(repr(value))  # never Decimal(value): that keeps the binary error
+        elif isinstance(value, bool):
+            raise _HookError("expected a number, received boolean")
+        elif isinstance(value, int):
+            return Decimal(value)
+        elif isinstance(value, str) and numeric_strings:
+            # Decimal() alone would also take "NaN", "1_000" and full-width digits.
+            if _NUMBER.fullmatch(value) is None:
+                raise _HookError("expected a number or a numeric string, received a non-numeric string")
+            return structure_decimal(Decimal(value), _)
+        else:
+            raise _HookError(f"expected a number, received {_received(value)}")
+        raise _HookError("expected a finite number, received NaN or Infinity")
+
+    return structure_decimal
 
 
 def _structure_date(value: object, _: type) -> date:
@@ -153,6 +193,27 @@ def _structure_date(value: object, _: type) -> date:
             return date.fromisoformat(value)
         except ValueError:
             raise _HookError("expected an ISO date (YYYY-MM-DD), received another string") from None
+    raise _HookError(f"expected an ISO date string, received {_received(value)}")
+
+
+def _structure_date_tolerant(value: object, _: type) -> date:
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+        # A MongoDB Date serialises as a UTC date-time (2026-03-13T18:30:00.000Z for midnight in India). The
+        # GST date of a document is an Indian date, so the calendar date is taken in India's time zone.
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            raise _HookError("expected an ISO date or date-time, received another string") from None
+        _note_once(
+            logging.INFO,
+            ("datetime-for-date",),
+            "The API sent date-times where dates are declared; reading their calendar date in India (IST).",
+        )
+        return (moment.astimezone(_IST) if moment.tzinfo is not None else moment).date()
     raise _HookError(f"expected an ISO date string, received {_received(value)}")
 
 
@@ -165,22 +226,77 @@ def _structure_datetime(value: object, _: type) -> datetime:
     raise _HookError(f"expected an ISO date-time string, received {_received(value)}")
 
 
-def _make_enum_hook(cls: type[Enum]) -> Callable[[object, type], Enum]:
-    # A dict lookup instead of calling the class: faster, and the error names no value.
-    members = {m.value: m for m in cls}
-    expected = " | ".join(repr(v) for v in members)
+_EnumHook = Callable[[object, type], Enum]
 
-    def structure_enum(value: object, _: type) -> Enum:
-        try:
-            return members[value]
-        except (KeyError, TypeError):  # TypeError: an unhashable value such as a list
-            raise _HookError(f"expected one of {expected}, received another {_received(value)}") from None
 
-    return structure_enum
+def _make_enum_hook_factory(*, open_values: bool) -> Callable[[type[Enum]], _EnumHook]:
+    made: dict[type[Enum], _EnumHook] = {}
+
+    def enum_hook_for(cls: type[Enum]) -> _EnumHook:
+        hook = made.get(cls)
+        if hook is None:
+            hook = made[cls] = make_enum_hook(cls)
+        return hook
+
+    def make_enum_hook(cls: type[Enum]) -> _EnumHook:
+        # A dict lookup instead of calling the class: faster, and the error names no value.
+        members = {m.value: m for m in cls}
+        expected = " | ".join(repr(v) for v in members)
+        accepts_unknown = open_values and issubclass(cls, OpenEnum)
+
+        def structure_enum(value: object, _: type) -> Enum:
+            try:
+                return members[value]
+            except (KeyError, TypeError):  # TypeError: an unhashable value such as a list
+                if accepts_unknown and isinstance(value, str):
+                    _note_once(
+                        logging.WARNING,
+                        ("enum", cls.__name__, value[:40]),
+                        "%s: the API sent %r, a value the spec does not list; kept (is_known() is False).",
+                        cls.__name__,
+                        value[:40],
+                    )
+                    return cls(value)
+                raise _HookError(f"expected one of {expected}, received another {_received(value)}") from None
+
+        return structure_enum
+
+    return enum_hook_for
+
+
+def _dispatch_open_enum(enum_hook_for: Callable[[type[Enum]], _EnumHook]) -> _EnumHook:
+    # An OpenEnum is a str, and cattrs consults its class-based hooks (where `str` is) before any
+    # predicate: this class-based hook for OpenEnum, the closer base, routes each enum to its own hook.
+    def structure_open_enum(value: object, cls: type) -> Enum:
+        return enum_hook_for(cls)(value, cls)
+
+    return structure_open_enum
+
+
+def _is_open_enum(tp: object) -> bool:
+    return isinstance(tp, type) and issubclass(tp, OpenEnum)
 
 
 def _is_enum(tp: object) -> bool:
     return isinstance(tp, type) and issubclass(tp, Enum)
+
+
+def _is_literal(tp: object) -> bool:
+    return get_origin(tp) is Literal
+
+
+def _make_literal_hook(tp: object) -> Callable[[object, type], object]:
+    # cattrs' own Literal hook reads the allowed values from its second argument, which a field override
+    # passes as the field's whole type (`Literal[...] | None`); this one closes over them instead.
+    allowed = get_args(tp)
+    expected = " | ".join(repr(a) for a in allowed)
+
+    def structure_literal(value: object, _: type) -> object:
+        if any(value == a and type(value) is type(a) for a in allowed):
+            return value
+        raise _HookError(f"expected {expected}, received another {_received(value)}")
+
+    return structure_literal
 
 
 def _passthrough(value: object, _: type) -> object:
@@ -199,7 +315,7 @@ def _unstructure_datetime(value: datetime) -> str:
 
 
 def _unstructure_enum(value: object) -> object:
-    # validate_request accepts an enum's wire value as a plain str, so let it through as is.
+    # Request checks accept an enum's wire value as a plain str, so let it through as is.
     return value.value if isinstance(value, Enum) else value
 
 
@@ -256,10 +372,15 @@ def _is_optional(tp: object) -> bool:
     return len(args) == 2 and NoneType in args
 
 
+def _without_none(tp: object) -> Any:
+    (inner,) = (a for a in get_args(tp) if a is not NoneType)
+    return inner
+
+
 def _make_optional_hook(tp: Any, converter: cattrs.Converter) -> Callable[[object, type], object]:
     # cattrs' generic Optional handling dispatches on the inner type on every call; resolving the inner
     # hook once, here, takes ~9 % off decoding a response (benchmarks B1/B3).
-    (inner,) = (a for a in get_args(tp) if a is not NoneType)
+    inner = _without_none(tp)
     inner_hook = converter.get_structure_hook(inner)
 
     def structure_optional(value: object, _: type) -> object:
@@ -268,40 +389,174 @@ def _make_optional_hook(tp: Any, converter: cattrs.Converter) -> Callable[[objec
     return structure_optional
 
 
-def _build_converter(*, detailed: bool = True, request: bool = False) -> cattrs.Converter:
+# --- models: the generated fast path, then (tolerant mode only) a field-by-field recovery
+
+
+def _keep_extra(model: object, found: Mapping[str, object]) -> None:
+    current = getattr(model, "_extra", NO_EXTRA)
+    # Frozen models: the slot is filled once, right after construction, before anyone holds the model.
+    object.__setattr__(model, "_extra", {**current, **found} if current else dict(found))
+
+
+def _make_recovery(
+    cls: Any, fields: Sequence[attrs.Attribute[Any]], converter: cattrs.Converter, *, keeps_extra: bool
+) -> Any:
+    """Rebuild ``cls`` field by field after the fast path failed, keeping whatever can be read.
+
+    A key the model cannot do without (a required field not marked ``expected``: ``_id``, a document number,
+    a pagination counter) that is absent, null or unreadable re-raises the fast path's error, whose paths
+    name the row: a row is never dropped or half-read in silence. Any other key reads as ``None`` with one
+    WARNING per model and key; an unreadable value is kept in ``extra()``.
+    """
+    plan = [
+        (
+            a.alias or a.name,
+            _wire_key(a),
+            converter.get_structure_hook(a.type),
+            a.type,
+            a.default is attrs.NOTHING and not a.metadata.get("expected"),
+            bool(a.metadata.get("expected")),
+            NoneType in get_args(a.type),
+        )
+        for a in fields
+    ]
+    name = cls.__name__
+    # Only a response model says which of its keys are essential (the others are marked `expected`). A model
+    # without such marks (an Address, shared with requests) failing inside one is just an unreadable value.
+    says_essential = any(a.metadata.get("expected") for a in fields)
+
+    def mark_essential(failure: Exception) -> Exception:
+        if says_essential:
+            failure.books_essential = True  # type: ignore[attr-defined]  # read by enclosing objects' recovery
+        return failure
+
+    def recover(data: object, failure: Exception) -> object:
+        if not isinstance(data, Mapping):
+            raise failure
+        values: dict[str, object] = {}
+        unreadable: dict[str, object] = {}
+        for alias, key, hook, tp, essential, expected, nullable in plan:
+            raw = data.get(key, _ABSENT)
+            if raw is _ABSENT or raw is None:
+                if essential:
+                    raise mark_essential(failure)
+                if expected:
+                    seen = "no value (key absent)" if raw is _ABSENT else "null"
+                    _warn_unread(name, key, seen)
+                    values[alias] = None
+                continue  # an optional key: its default
+            try:
+                values[alias] = hook(raw, tp)
+            except Exception as exc:
+                # An essential key missing deeper down (a pagination counter, a payment's invoice's _id)
+                # fails this object too, rather than turning the nested one into None.
+                if essential or _has_essential(exc):
+                    raise mark_essential(failure) from None
+                _warn_unread(name, key, f"an unreadable {_received(raw)}")
+                if nullable:
+                    values[alias] = None  # else the field's own default, which is no None
+                unreadable[key] = raw
+        model = cls(**values)
+        if unreadable and keeps_extra:
+            _keep_extra(model, unreadable)
+        return model
+
+    return recover
+
+
+def _has_essential(exc: BaseException) -> bool:
+    if getattr(exc, "books_essential", False):
+        return True
+    return isinstance(exc, BaseExceptionGroup) and any(_has_essential(e) for e in exc.exceptions)
+
+
+def _warn_unread(model: str, key: str, seen: str) -> None:
+    _note_once(
+        logging.WARNING,
+        ("unread", model, key),
+        "%s.%s: the API sent %s where the spec expects a value; left unset (None). "
+        "`books-async doctor` lists every such difference.",
+        model,
+        key,
+        seen,
+    )
+
+
+def _make_model_hook_factory(
+    strict: bool, enum_hook_for: Callable[[type[Enum]], _EnumHook]
+) -> Callable[[Any, cattrs.Converter], Any]:
+    def make_model_hook(cls: Any, converter: cattrs.Converter) -> Any:
+        attrs.resolve_types(cls)
+        fields = [a for a in attrs.fields(cls) if a.init]
+        overrides: dict[str, Any] = {}
+        for a in fields:
+            options: dict[str, Any] = {}
+            if "json" in a.metadata:
+                options["rename"] = a.metadata["json"]
+            if a.metadata.get("expected") and _is_optional(a.type):
+                # Typed `X | None` so absence can be honest, but the server is meant to send a value: the fast
+                # path refuses null, which sends the object through recovery (tolerant) or fails it (strict).
+                # (An enum's own hook, not the OpenEnum dispatcher: the override is called with the union.)
+                inner = _without_none(a.type)
+                options["struct_hook"] = (
+                    enum_hook_for(inner) if _is_open_enum(inner) else converter.get_structure_hook(inner)
+                )
+            if options:
+                overrides[a.name] = override(**options)
+        # Unknown keys are not refused (forbid_extra_keys=False): they are kept, below.
+        fast = make_dict_structure_fn(cls, converter, **overrides)
+        known = frozenset(_wire_key(a) for a in fields)
+        # Generated models have the slot; a hand-made attrs class without one just drops unknown keys.
+        keeps_extra = any(a.metadata.get("extra") for a in attrs.fields(cls))
+        recover = None if strict else _make_recovery(cls, fields, converter, keeps_extra=keeps_extra)
+
+        def structure_model(data: Any, _: type) -> object:
+            try:
+                model = fast(data, cls)
+            except Exception as exc:
+                if recover is None:
+                    raise
+                model = recover(data, exc)
+            if keeps_extra and not known.issuperset(data):
+                _keep_extra(model, {k: v for k, v in data.items() if k not in known})
+            return model
+
+        return structure_model
+
+    return make_model_hook
+
+
+def _build_converter(
+    *, detailed: bool = True, request: bool = False, strict: bool = False
+) -> cattrs.Converter:
     """Build a converter; hooks for each class are generated lazily, on its first use.
 
-    ``detailed`` is cattrs' detailed validation (paths in errors; the benchmark turns it off to
-    compare). ``request`` makes the attrs unstructure hooks drop read-only fields: the request
-    converter differs from the response one only there, so the two are built by this one function.
+    ``detailed`` is cattrs' detailed validation (paths in errors; the benchmark turns it off to compare).
+    ``request`` makes the attrs unstructure hooks drop read-only fields; ``strict`` reads answers strictly
+    (see the module docstring). The three converters differ only there, so one function builds them.
     """
     conv = cattrs.Converter(detailed_validation=detailed, forbid_extra_keys=False)
-    conv.register_structure_hook(str, _structure_str)
+    conv.register_structure_hook(str, _structure_str if strict else _structure_str_tolerant)
     conv.register_structure_hook(int, _structure_int)
     conv.register_structure_hook(float, _structure_float)
     conv.register_structure_hook(bool, _structure_bool)
-    conv.register_structure_hook(Decimal, _structure_decimal)
-    conv.register_structure_hook(date, _structure_date)
+    conv.register_structure_hook(Decimal, _make_decimal_hook(numeric_strings=not strict))
+    conv.register_structure_hook(date, _structure_date if strict else _structure_date_tolerant)
     conv.register_structure_hook(datetime, _structure_datetime)
     conv.register_unstructure_hook(Decimal, identity)  # dumps() writes the exact digits
     conv.register_unstructure_hook(date, _unstructure_date)
     conv.register_unstructure_hook(datetime, _unstructure_datetime)
-    conv.register_structure_hook_factory(_is_enum, _make_enum_hook)
+    enum_hook_for = _make_enum_hook_factory(open_values=not strict)
+    conv.register_structure_hook_factory(_is_enum, enum_hook_for)
+    conv.register_structure_hook(OpenEnum, _dispatch_open_enum(enum_hook_for))
     conv.register_unstructure_hook_func(_is_enum, _unstructure_enum)
+    conv.register_structure_hook_factory(_is_literal, _make_literal_hook)
     conv.register_structure_hook_factory(_needs_union_hook, _make_union_hook)
     conv.register_structure_hook_factory(_is_optional, _make_optional_hook)
     # `object` is a free-form JSON value (ValidateRequest.payload's values): kept as parsed. A
     # predicate, not register_structure_hook(object, ...), which would catch every class.
     conv.register_structure_hook_func(lambda t: t is object, _passthrough)
-
-    @conv.register_structure_hook_factory(attrs.has)
-    def _attrs_structure(cls: Any, converter: cattrs.Converter) -> Any:
-        attrs.resolve_types(cls)
-        renames: dict[str, Any] = {
-            a.name: override(rename=a.metadata["json"]) for a in attrs.fields(cls) if "json" in a.metadata
-        }
-        # Unknown keys are ignored (forbid_extra_keys=False above): servers add fields.
-        return make_dict_structure_fn(cls, converter, **renames)
+    conv.register_structure_hook_factory(attrs.has, _make_model_hook_factory(strict, enum_hook_for))
 
     @conv.register_unstructure_hook_factory(attrs.has)
     def _attrs_unstructure(cls: Any, converter: cattrs.Converter) -> Any:
@@ -311,7 +566,7 @@ def _build_converter(*, detailed: bool = True, request: bool = False) -> cattrs.
             options: dict[str, Any] = {}
             if "json" in a.metadata:
                 options["rename"] = a.metadata["json"]
-            if request and a.metadata.get("read_only"):
+            if a.metadata.get("extra") or (request and a.metadata.get("read_only")):
                 options["omit"] = True
             # Per field, not converter-wide: a default of [] or Decimal("0") is a value to send.
             elif a.default is None:
@@ -324,6 +579,7 @@ def _build_converter(*, detailed: bool = True, request: bool = False) -> cattrs.
 
 
 _converter: Final = _build_converter()
+_strict_converter: Final = _build_converter(strict=True)
 _request_converter: Final = _build_converter(request=True)
 
 
@@ -363,16 +619,16 @@ def dumps(obj: JSON) -> bytes:
 
 
 @overload
-def structure(data: object, tp: type[T]) -> T: ...
+def structure(data: object, tp: type[T], *, strict: bool = False) -> T: ...
 @overload
-def structure(data: object, tp: object) -> object: ...
-def structure(data: object, tp: object) -> object:
-    """Build ``tp`` (a model, ``list[Model]``, a union, ...) from parsed JSON.
+def structure(data: object, tp: object, *, strict: bool = False) -> object: ...
+def structure(data: object, tp: object, *, strict: bool = False) -> object:
+    """Build ``tp`` (a model, ``list[Model]``, a union, ...) from parsed JSON, tolerantly unless ``strict``.
 
     Raises whatever cattrs or the hooks raise; prefer :func:`decode`, which turns any failure into
     :class:`~books_async.ResponseDecodeError`.
     """
-    return _converter.structure(data, _as_type(tp))
+    return (_strict_converter if strict else _converter).structure(data, _as_type(tp))
 
 
 def unstructure(obj: object) -> JSON:
@@ -442,11 +698,11 @@ def _explain(exc: BaseException) -> str:
 
 
 @overload
-def decode(raw: bytes | str, tp: type[T], *, where: str = "") -> T: ...
+def decode(raw: bytes | str, tp: type[T], *, where: str = "", strict: bool = False) -> T: ...
 @overload
-def decode(raw: bytes | str, tp: object, *, where: str = "") -> object: ...
-def decode(raw: bytes | str, tp: object, *, where: str = "") -> object:
-    """Parse a response body and build ``tp`` from it.
+def decode(raw: bytes | str, tp: object, *, where: str = "", strict: bool = False) -> object: ...
+def decode(raw: bytes | str, tp: object, *, where: str = "", strict: bool = False) -> object:
+    """Parse a response body and build ``tp`` from it, tolerantly unless ``strict`` (module docstring).
 
     ``where`` (e.g. ``"GET /books/invoices"``) starts the error message.
 
@@ -464,282 +720,9 @@ def decode(raw: bytes | str, tp: object, *, where: str = "") -> object:
             "The API or a proxy answered with something else; retry, or report it if it persists."
         ) from exc
     try:
-        return _converter.structure(data, _as_type(tp))
+        return (_strict_converter if strict else _converter).structure(data, _as_type(tp))
     except Exception as exc:  # whatever cattrs or a hook raised: described by path, then chained
         raise ResponseDecodeError(
             f"{prefix}the response body does not match {_type_name(tp)}: {_explain(exc)}. "
             "The API may have changed; upgrade books-async, or report it with this message."
         ) from exc
-
-
-# --- request-side validation, before anything is sent
-
-_Path = tuple[str | int, ...]
-_Check = Callable[[object, _Path, list[ErrorDetail]], None]
-
-
-@attrs.frozen
-class _FieldPlan:
-    name: str
-    wire: str
-    check: _Check
-
-
-_plans: dict[type, tuple[_FieldPlan, ...]] = {}
-
-
-def _plan(cls: type) -> tuple[_FieldPlan, ...]:
-    """Return (and cache) how to check each field a request of ``cls`` sends."""
-    plan = _plans.get(cls)
-    if plan is None:
-        attrs.resolve_types(cls)
-        plan = tuple(
-            _FieldPlan(a.name, _wire_key(a), _checker(a.type, a.metadata))
-            for a in attrs.fields(cls)
-            if not a.metadata.get("read_only")  # never sent, so never checked
-        )
-        _plans[cls] = plan
-    return plan
-
-
-def _check_model(obj: object, path: _Path, out: list[ErrorDetail]) -> None:
-    for field in _plan(type(obj)):
-        field.check(getattr(obj, field.name), (*path, field.wire), out)
-
-
-def _as_decimal(bound: object) -> Decimal:
-    # Bounds come from the spec as int or float literals; repr keeps 0.01 as 0.01.
-    return Decimal(repr(bound)) if isinstance(bound, float) else Decimal(str(bound))
-
-
-def _bounds_check(
-    md: Mapping[str, object],
-) -> Callable[[Decimal | int | float, _Path, list[ErrorDetail]], None]:
-    rules: list[tuple[Decimal, str, str, Callable[[Decimal, Decimal], bool]]] = []
-    for key, code, words, ok in (
-        ("minimum", "too_small", "greater than or equal to", Decimal.__ge__),
-        ("exclusive_minimum", "too_small", "greater than", Decimal.__gt__),
-        ("maximum", "too_big", "less than or equal to", Decimal.__le__),
-        ("exclusive_maximum", "too_big", "less than", Decimal.__lt__),
-    ):
-        if md.get(key) is not None:
-            rules.append((_as_decimal(md[key]), code, f"Number must be {words} {md[key]}", ok))
-
-    def check(value: Decimal | int | float, path: _Path, out: list[ErrorDetail]) -> None:
-        number = value if isinstance(value, Decimal) else _as_decimal(value)
-        for bound, code, message, ok in rules:
-            if not ok(number, bound):
-                out.append(ErrorDetail(path=path, message=message, code=code))
-
-    return check
-
-
-def _size_check(md: Mapping[str, object], low: str, high: str, noun: str, unit: str) -> _Check:
-    lo, hi = md.get(low), md.get(high)
-
-    def check(value: object, path: _Path, out: list[ErrorDetail]) -> None:
-        size = len(value)  # type: ignore[arg-type]  # only called on str or sequences
-        if isinstance(lo, int) and size < lo:
-            out.append(ErrorDetail(path, f"{noun} must contain at least {lo} {unit}(s)", "too_small"))
-        if isinstance(hi, int) and size > hi:
-            out.append(ErrorDetail(path, f"{noun} must contain at most {hi} {unit}(s)", "too_big"))
-
-    return check
-
-
-def _invalid_type(expected: str, value: object, path: _Path, out: list[ErrorDetail]) -> None:
-    out.append(ErrorDetail(path, f"Expected {expected}, received {_received(value)}", "invalid_type"))
-
-
-def _checker(tp: Any, md: Mapping[str, object]) -> _Check:
-    """Compile the checks for one field's type and metadata; unknown types are not checked."""
-    if _is_union(tp):
-        return _union_checker(tp, md)
-    if tp is str:
-        sizes = _size_check(md, "min_length", "max_length", "String", "character")
-        pattern = md.get("pattern")
-        # JSON Schema patterns are unanchored searches; the spec's own ^...$ do the anchoring.
-        regex = re.compile(pattern) if isinstance(pattern, str) else None
-
-        def check_str(value: object, path: _Path, out: list[ErrorDetail]) -> None:
-            if not isinstance(value, str):
-                return _invalid_type("string", value, path, out)
-            sizes(value, path, out)
-            if regex is not None and regex.search(value) is None:
-                out.append(
-                    ErrorDetail(path, f"String must match the pattern {regex.pattern}", "invalid_string")
-                )
-            return None
-
-        return check_str
-    if tp is Decimal or tp is int or tp is float:
-        bounds = _bounds_check(md)
-
-        def check_number(value: object, path: _Path, out: list[ErrorDetail]) -> None:
-            if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
-                return _invalid_type(tp.__name__ if tp is not float else "number", value, path, out)
-            if tp is Decimal and isinstance(value, float):
-                message = "Expected Decimal, received float: use Decimal, not float (money must be exact)"
-                out.append(ErrorDetail(path, message, "invalid_type"))
-                return None
-            if tp is int and not isinstance(value, int):
-                return _invalid_type("integer", value, path, out)
-            if (isinstance(value, Decimal) and not value.is_finite()) or (
-                isinstance(value, float) and not math.isfinite(value)
-            ):
-                out.append(
-                    ErrorDetail(path, "Expected a finite number, received NaN or Infinity", "invalid_type")
-                )
-                return None
-            bounds(value, path, out)
-            return None
-
-        return check_number
-    if tp is bool:
-
-        def check_bool(value: object, path: _Path, out: list[ErrorDetail]) -> None:
-            if not isinstance(value, bool):
-                _invalid_type("boolean", value, path, out)
-
-        return check_bool
-    if tp is date:
-
-        def check_date(value: object, path: _Path, out: list[ErrorDetail]) -> None:
-            # A datetime is a date subclass but would be written with a time: not a date on the wire.
-            if not isinstance(value, date) or isinstance(value, datetime):
-                _invalid_type("date", value, path, out)
-
-        return check_date
-    if tp is datetime:
-
-        def check_datetime(value: object, path: _Path, out: list[ErrorDetail]) -> None:
-            if not isinstance(value, datetime):
-                _invalid_type("datetime", value, path, out)
-            elif value.utcoffset() is None:
-                out.append(
-                    ErrorDetail(
-                        path, "Expected a timezone-aware datetime, received a naive one", "invalid_type"
-                    )
-                )
-
-        return check_datetime
-    if _is_enum(tp):
-        values = {m.value for m in tp}
-        expected = " | ".join(repr(m.value) for m in tp)
-
-        def check_enum(value: object, path: _Path, out: list[ErrorDetail]) -> None:
-            if isinstance(value, tp):
-                return
-            if isinstance(value, str):
-                if value not in values:
-                    out.append(
-                        ErrorDetail(path, f"Invalid enum value. Expected {expected}", "invalid_enum_value")
-                    )
-                return
-            _invalid_type(tp.__name__, value, path, out)
-
-        return check_enum
-    if get_origin(tp) is Literal:
-        allowed = get_args(tp)
-        expected_literal = " | ".join(repr(a) for a in allowed)
-
-        def check_literal(value: object, path: _Path, out: list[ErrorDetail]) -> None:
-            if value not in allowed:
-                out.append(
-                    ErrorDetail(
-                        path, f"Invalid literal value, expected {expected_literal}", "invalid_literal"
-                    )
-                )
-
-        return check_literal
-    if get_origin(tp) in (dict, Mapping):
-
-        def check_mapping(value: object, path: _Path, out: list[ErrorDetail]) -> None:
-            if not isinstance(value, Mapping):
-                _invalid_type("object", value, path, out)
-
-        return check_mapping
-    if attrs.has(tp):
-
-        def check_model(value: object, path: _Path, out: list[ErrorDetail]) -> None:
-            if isinstance(value, tp):
-                _check_model(value, path, out)
-            else:
-                _invalid_type(tp.__name__, value, path, out)
-
-        return check_model
-    if _is_list_type(tp):
-        (item_type,) = get_args(tp) or (object,)
-        item = _checker(item_type, {})  # the field's bounds are about the array, not its items
-        sizes = _size_check(md, "min_items", "max_items", "Array", "element")
-
-        def check_list(value: object, path: _Path, out: list[ErrorDetail]) -> None:
-            if not isinstance(value, list | tuple):
-                return _invalid_type("array", value, path, out)
-            sizes(value, path, out)
-            for i, element in enumerate(value):
-                item(element, (*path, i), out)
-            return None
-
-        return check_list
-    return _unchecked
-
-
-def _unchecked(value: object, path: _Path, out: list[ErrorDetail]) -> None:
-    """Types the spec leaves open (a free-form JSON value) have nothing to check."""
-
-
-def _union_checker(tp: Any, md: Mapping[str, object]) -> _Check:
-    args = get_args(tp)
-    members = [m for m in args if m is not NoneType]
-    nullable = len(members) < len(args)
-    lists = [_checker(m, md) for m in members if _is_list_type(m)]
-    others = [_checker(m, md) for m in members if not _is_list_type(m)]
-    expected = " | ".join(_type_name(m) for m in args)
-
-    def check_union(value: object, path: _Path, out: list[ErrorDetail]) -> None:
-        if value is None:
-            if not nullable:
-                _invalid_type(expected, value, path, out)
-            return
-        # Same dispatch as structuring: an array goes to the array member (X | list[X] bodies).
-        candidates = lists if lists and isinstance(value, list | tuple) else others
-        if len(candidates) == 1:
-            candidates[0](value, path, out)
-            return
-        for candidate in candidates:
-            found: list[ErrorDetail] = []
-            candidate(value, path, found)
-            if not found:
-                return
-        _invalid_type(expected, value, path, out)
-
-    return check_union
-
-
-def validate_request(body: object) -> None:
-    """Check a request body against the spec's constraints before it is sent.
-
-    ``body`` is a request model or a sequence of them (a bulk body); anything else (a raw JSON
-    payload) is left to the API. Every failure is collected, with its path in wire keys, the way
-    the API's 400 ``details`` report them.
-
-    Raises:
-        InvalidRequestError: one or more fields break the spec; ``details`` lists them all.
-    """
-    out: list[ErrorDetail] = []
-    if attrs.has(type(body)):
-        name = type(body).__name__
-        _check_model(body, (), out)
-    elif isinstance(body, Sequence) and not isinstance(body, str):
-        kinds = sorted({type(item).__name__ for item in body if attrs.has(type(item))})
-        name = f"list of {' | '.join(kinds) or 'items'}"
-        for i, item in enumerate(body):
-            if attrs.has(type(item)):
-                _check_model(item, (i,), out)
-    else:
-        return
-    if out:
-        raise InvalidRequestError(
-            f"Invalid {name}: {len(out)} problem{'s' if len(out) != 1 else ''}", details=out
-        )

@@ -82,6 +82,7 @@ from books_async._generated.models import (
     QuoteCreate,
 )
 from books_async._pagination import MAX_PAGE_SIZE
+from books_async._request_checks import validate_request
 from books_async._resource import Resource
 from books_async._transport import MAX_BODY_BYTES, ByteStream
 
@@ -773,7 +774,7 @@ class _Creator(Generic[I, T]):
                 await asyncio.sleep(0)  # ~30 ms of CPU per 1,000 items: let the rest of the loop run
             try:
                 # Checked one by one, so a bad item is reported as itself, not as a chunk's failure.
-                _serde.validate_request(item)
+                validate_request(item)
                 size = len(_serde.dumps(_serde.unstructure_request(item)))
             except InvalidRequestError as exc:
                 self.outcomes.settle(index, exc)
@@ -1033,7 +1034,9 @@ async def _find_invoices(client: BooksClient, items: list[InvoiceCreate]) -> dic
         while page <= pages and len(found) < len(wanted):
             listing = await client.invoices.list(page=page, limit=MAX_PAGE_SIZE)
             found.update((inv.invoice_number, inv) for inv in listing.data if inv.invoice_number in wanted)
-            if page >= listing.pagination.pages:
+            where = listing.pagination
+            last = where.page >= where.pages if where is not None else len(listing.data) < MAX_PAGE_SIZE
+            if not listing.data or last:
                 break
             page += 1
     for number in sorted(wanted - found.keys()):

@@ -54,7 +54,11 @@ PRIMITIVES: Mapping[tuple[str, str | None], str] = {
 DATAMODEL_CODEGEN_FLAGS = (
     "--input-file-type=openapi",
     "--output-model-type=dataclasses.dataclass",
-    "--additional-imports=attrs",
+    "--additional-imports=attrs,books_async._enums.OpenEnum,books_async._extra.NO_EXTRA,collections.abc.Mapping",
+    # Vendor extensions the model template reads from `field.extras` (as x_may_be_absent, x_check).
+    "--field-extra-keys",
+    "x-may-be-absent",
+    "x-check",
     "--frozen-dataclasses",
     "--keyword-only",
     "--target-python-version=3.11",
@@ -69,7 +73,7 @@ DATAMODEL_CODEGEN_FLAGS = (
     "--field-constraints",
     "--use-schema-description",
     "--use-field-description",
-    # Plain `class X(Enum)` with str values, as every module expects, not StrEnum.
+    # The generator's plain `Enum`; templates/models/Enum.jinja2 makes each an OpenEnum (a StrEnum).
     "--no-use-specialized-enum",
     "--enum-field-as-literal=none",
     # `object`, not `Any`, for free-form JSON (STYLE.md §3: no Any; `disallow_any_explicit` is on).

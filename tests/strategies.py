@@ -24,6 +24,8 @@ import attrs
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
+from books_async._gstin import gstin_check_char
+
 __all__ = ["MONEY_MAX", "json_values", "models", "money", "strategy_for"]
 
 T = TypeVar("T")
@@ -98,6 +100,10 @@ def _strings(md: Mapping[str, object]) -> st.SearchStrategy[str]:
     high = md.get("max_length")
     lo = low if isinstance(low, int) else 0
     hi = high if isinstance(high, int) else None
+    if md.get("check") == "gstin":
+        return st.from_regex(re.compile("[0-9]{2}[0-9A-Z]{12}"), fullmatch=True).map(
+            lambda first14: first14 + gstin_check_char(first14)
+        )
     pattern = md.get("pattern")
     if isinstance(pattern, str):
         return st.from_regex(re.compile(pattern), fullmatch=True).filter(
@@ -158,5 +164,8 @@ def models(cls: type[T]) -> st.SearchStrategy[T]:
             raise TypeError(f"{cls!r} is not an attrs class")
         attrs.resolve_types(cls)
         fields = {a.name: strategy_for(a.type, a.metadata) for a in attrs.fields(cls) if a.init}
-        strategy = _built[cls] = st.builds(cls, **fields)
+        strategy = st.builds(cls, **fields)
+        if cls.__name__ == "CustomerCreate":  # the reference's one cross-field rule: B2B requires gstin
+            strategy = strategy.filter(lambda c: c.type != "B2B" or c.gstin is not None)
+        _built[cls] = strategy
     return cast("st.SearchStrategy[T]", strategy)

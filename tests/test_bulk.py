@@ -10,6 +10,7 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
+import attrs
 import orjson
 import pypdf
 import pytest
@@ -214,7 +215,12 @@ async def test_create_invoices_narrows_a_409_down_to_the_taken_number(
 
 async def test_create_invoices_checks_items_locally_one_by_one(books: BooksClient, customer: str) -> None:
     """A locally invalid item and a repeated number fail alone, before sending; the rest are created."""
-    bad = InvoiceCreate(customer_id=customer, invoice_date=DAY, invoice_number="LC-1", line_items=[])
+    bad = InvoiceCreate(
+        customer_id=customer,
+        invoice_date=DAY,
+        invoice_number="LC-1",
+        line_items=[attrs.evolve(line(), rate=1500.0)],  # type: ignore[arg-type]  # a float for money
+    )
     items = [draft(customer, "LC-0"), bad, draft(customer, "LC-2"), draft(customer, "LC-0")]
     result = await books.bulk.create_invoices(items)
     assert isinstance(result.results[1], InvalidRequestError)

@@ -151,7 +151,7 @@ def test_generated_models_are_frozen_kw_only_attrs_classes() -> None:
     for node in classes:
         cls = getattr(models, node.name)
         if issubclass(cls, enum.Enum):
-            assert [b.id for b in node.bases if isinstance(b, ast.Name)] == ["Enum"], node.name
+            assert [b.id for b in node.bases if isinstance(b, ast.Name)] == ["OpenEnum"], node.name
             assert all(isinstance(m.value, str) for m in cls), node.name
             continue
         decorators = [ast.unparse(d) for d in node.decorator_list]
@@ -215,7 +215,8 @@ def test_generated_models_follow_the_spec_field_by_field(spec: Node) -> None:
             continue
         cls = getattr(models, name)
         hints = get_type_hints(cls)
-        by_wire = {a.metadata.get("json", a.name): a for a in attrs.fields(cls)}
+        by_wire = {a.metadata.get("json", a.name): a for a in attrs.fields(cls) if a.init}
+        assert [a.name for a in attrs.fields(cls) if not a.init] == ["_extra"], name
         properties = cast("Mapping[str, Node]", schema["properties"])
         assert set(by_wire) == set(properties), name
         required = set(cast("list[str]", schema.get("required", [])))
@@ -251,6 +252,10 @@ def test_generated_models_follow_the_spec_field_by_field(spec: Node) -> None:
             if expected is not None:
                 annotation = hints[field.name]
                 assert expected in (annotation, *getattr(annotation, "__args__", ())), where
+            assert field.metadata.get("expected", False) is bool(prop.get("x-may-be-absent")), where
+            if prop.get("x-may-be-absent"):
+                # Required in __init__ (so decoding can tell absent from sent), typed `X | None`.
+                assert type(None) in getattr(hints[field.name], "__args__", ()), where
             if wire in required:
                 assert field.default is attrs.NOTHING, f"{where} is required but has a default"
             else:

@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import ROUND_DOWN, Decimal
 from pathlib import Path
+from typing import TypeVar
 
-from books_async import BooksClient, ConfigurationError, RateLimit
+from books_async import BooksClient, BooksError, ConfigurationError, RateLimit
 from books_async.bulk import BulkResult, PDFFile
 from books_async.cli._interrupt import GracefulStop
 from books_async.cli._output import Output
@@ -42,6 +43,8 @@ from books_async.models import (
 )
 
 __all__ = ["DEFAULT_INVOICES", "estimate_requests", "run_demo"]
+
+T = TypeVar("T")
 
 DEFAULT_INVOICES = 20
 """Invoices the demo creates by default: small enough that every request fits in one minute's quota."""
@@ -138,14 +141,21 @@ _SERVICES = (
 )
 
 
+def _needed(value: T | None, what: str) -> T:
+    # Tolerant reading gives None for a key the API left out; the demo cannot build a line without it.
+    if value is None:
+        raise BooksError(f"The API's answer has no {what}; the demo needs it (see `books-async doctor`).")
+    return value
+
+
 def _product_line(product: Product, quantity: int) -> LineItemCreate:
     return LineItemCreate(
         item_type=ItemType.product,
         product_id=product.id,
-        description=product.name,
+        description=_needed(product.name, "product name"),
         quantity=Decimal(quantity),
-        rate=product.sale_price,
-        gst_rate=product.gst_rate,
+        rate=_needed(product.sale_price, "product sale_price"),
+        gst_rate=_needed(product.gst_rate, "product gst_rate"),
     )
 
 
@@ -153,10 +163,10 @@ def _service_line(service: Service, hours: int) -> LineItemCreate:
     return LineItemCreate(
         item_type=ItemType.service,
         service_id=service.id,
-        description=service.name,
+        description=_needed(service.name, "service name"),
         quantity=Decimal(hours),
-        rate=service.rate,
-        gst_rate=service.gst_rate,
+        rate=_needed(service.rate, "service rate"),
+        gst_rate=_needed(service.gst_rate, "service gst_rate"),
     )
 
 
@@ -288,7 +298,8 @@ class _Demo:
         for i, inv in enumerate(invoices):
             if i % 3 == 2:
                 continue  # a third stay unpaid, so the dashboard shows receivables
-            amount = inv.balance_due if i % 3 == 0 else (inv.balance_due / 2).quantize(_PAISA, ROUND_DOWN)
+            due = _needed(inv.balance_due, "invoice balance_due")
+            amount = due if i % 3 == 0 else (due / 2).quantize(_PAISA, ROUND_DOWN)
             if amount <= 0:
                 continue
             pairs.append(
@@ -305,7 +316,7 @@ class _Demo:
         with self.output.progress("Recording payments", len(pairs)) as progress:
             paid = await self.books.bulk.record_payments(pairs, progress=progress, stop=self.stop.event)
         self.step("payments recorded").count(paid)
-        full = sum(1 for p in paid.values if p.invoice.balance_due == 0)
+        full = sum(1 for p in paid.values if p.invoice is not None and p.invoice.balance_due == 0)
         self.say(f"recorded {paid.succeeded} payments: {full} in full, {paid.succeeded - full} partial")
 
     async def dashboard(self) -> None:
@@ -322,7 +333,9 @@ class _Demo:
         ]
         self.output.line()
         self.output.table(
-            f"Dashboard (as of {board.as_of.astimezone(UTC):%Y-%m-%d %H:%M} UTC)",
+            f"Dashboard (as of {board.as_of.astimezone(UTC):%Y-%m-%d %H:%M} UTC)"
+            if board.as_of
+            else "Dashboard",
             ["", "value"],
             rows,
             right={1},

@@ -44,11 +44,11 @@ async def list_invoices(
     rows = [
         [
             inv.invoice_number,
-            inv.invoice_date.isoformat(),
-            inv.customer_name,
-            inv.status.value,
-            f"{inv.total:,.2f}",
-            f"{inv.balance_due:,.2f}",
+            _shown(inv.invoice_date),
+            _shown(inv.customer_name),
+            _shown(inv.status),
+            _shown(inv.total, "{:,.2f}"),
+            _shown(inv.balance_due, "{:,.2f}"),
         ]
         for inv in invoices
     ]
@@ -98,3 +98,8 @@ async def download_pdfs(
     if stop.stopped:
         return 130
     return 0 if result.ok else 1
+
+
+def _shown(value: object, pattern: str = "{}") -> str:
+    # A key the live API left out reads as None (tolerant reading); the table shows a dash, not "None".
+    return "-" if value is None else pattern.format(value)

@@ -19,6 +19,8 @@ from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
 from types import MappingProxyType
 from typing import Final, Literal, TypedDict
 
+from books_async._gstin import GSTIN_ALPHABET, gstin_check_char
+
 __all__ = [
     "DOCUMENT_NUMBER_RE",
     "GSTIN_RE",
@@ -137,30 +139,8 @@ SAC_RE: Final = re.compile(r"99[0-9]{4}")
 DOCUMENT_NUMBER_RE: Final = re.compile(r"[A-Za-z0-9/-]{1,16}")
 """Invoice/quote numbers: at most 16 characters of A-Z a-z 0-9 / - (GST rule 46)."""
 
-_GSTIN_ALPHABET: Final = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-_GSTIN_INDEX: Final[Mapping[str, int]] = {c: i for i, c in enumerate(_GSTIN_ALPHABET)}
 # The GSTIN pattern restricts the PAN's 4th character (holder type) more than the PAN pattern does.
 _PAN_HOLDER_TYPES: Final = frozenset("ABCFGHLJPTK")
-
-
-def gstin_check_char(first14: str) -> str:
-    """Return the mod-36 check character for the first 14 characters of a GSTIN.
-
-    Raises:
-        ValueError: ``first14`` is not 14 characters of 0-9/A-Z.
-    """
-    if len(first14) != 14:
-        raise ValueError(f"expected the first 14 characters of a GSTIN, got {len(first14)}")
-    total = 0
-    index = _GSTIN_INDEX
-    try:
-        for pos, char in enumerate(first14):
-            # Factors alternate 1, 2, 1, 2 ... from the left; each product contributes quotient + remainder.
-            q, r = divmod(index[char] * (1 + (pos & 1)), 36)
-            total += q + r
-    except KeyError:
-        raise ValueError("GSTIN characters must be digits or upper-case letters") from None
-    return _GSTIN_ALPHABET[(36 - total % 36) % 36]
 
 
 def gstin_error(s: object) -> str | None:
@@ -205,7 +185,7 @@ def make_gstin(state_code: str, pan: str, entity: str = "1") -> str:
         raise ValueError(f"unknown state code {state_code!r}")
     if PAN_RE.fullmatch(pan) is None or pan[3] not in _PAN_HOLDER_TYPES:
         raise ValueError(f"not a PAN a GSTIN can carry: {pan!r}")
-    if len(entity) != 1 or entity not in _GSTIN_ALPHABET or entity == "0":
+    if len(entity) != 1 or entity not in GSTIN_ALPHABET or entity == "0":
         raise ValueError(f"entity code must be one of 1-9 or A-Z, not {entity!r}")
     first14 = f"{state_code}{pan}{entity}Z"
     return first14 + gstin_check_char(first14)
@@ -298,7 +278,7 @@ _PERCENT: Final = Decimal("0.01")  # rate / 100, exact
 _MAX_MONEY: Final = Decimal("1e15")
 
 GST_RATES: Final[tuple[Decimal, ...]] = tuple(
-    Decimal(r) for r in ("0", "0.25", "1.5", "3", "5", "12", "18", "28", "40")
+    Decimal(r) for r in ("0", "0.1", "0.25", "1", "1.5", "3", "5", "6", "7.5", "12", "18", "28", "40")
 )
 """GST rates in percent. Since 22 Sept 2025 the main slabs are 5, 18 and 40; 12 and 28 stay valid on older
 documents."""

@@ -132,9 +132,11 @@ def test_identifier_patterns() -> None:
     assert not any(is_valid_sac(c) for c in ("988719", "99871", "9987190"))
 
 
-def test_gst_rates_are_the_domain_slabs() -> None:
-    """The rates are 0, 0.25, 1.5, 3, 5, 12, 18, 28 and 40 percent, as Decimals."""
-    assert [str(r) for r in GST_RATES] == ["0", "0.25", "1.5", "3", "5", "12", "18", "28", "40"]
+def test_gst_rates_are_the_rates_in_force() -> None:
+    """Every rate in force (shared/DOMAIN.md), merchant exports' 0.1 and hotels' 7.5 included, as Decimals."""
+    assert [str(r) for r in GST_RATES] == [
+        "0", "0.1", "0.25", "1", "1.5", "3", "5", "6", "7.5", "12", "18", "28", "40"
+    ]  # fmt: skip
 
 
 def line(quantity: str, rate: str, gst_rate: str, discount: str | None = None) -> dict[str, object]:
