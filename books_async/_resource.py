@@ -6,9 +6,9 @@ encoding, validation, sending and decoding live here, once.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import TypeVar, overload
+from urllib.parse import quote
 
 from books_async import _serde
 from books_async._exceptions import ErrorDetail, InvalidRequestError
@@ -19,9 +19,8 @@ __all__ = ["Resource"]
 
 T = TypeVar("T")
 
-# Every path parameter in the spec is `components/parameters/Id`, a MongoDB ObjectId. Checking it here
-# turns a typo into an error naming the argument instead of a 404 that costs a request.
-_OBJECT_ID = re.compile(r"[0-9a-f]{24}")
+# URL normalisation turns `/invoices/..` into `/`: a DELETE of ".." would reach another resource.
+_DOT_SEGMENTS = frozenset({".", ".."})
 
 
 class Resource:
@@ -37,17 +36,28 @@ class Resource:
 
     @staticmethod
     def _path(template: str, /, **values: object) -> str:
-        """Fill ``template``'s ``{name}`` slots, refusing anything but an ObjectId before any request.
+        """Fill ``template``'s ``{name}`` slots, each value percent-encoded as exactly one path segment.
+
+        Ids are not checked against a format (the spec's ObjectId is our inference, not the API's rule);
+        only what would change which resource the request reaches is refused, before any request.
 
         Raises:
-            InvalidRequestError: a value is not a 24-character lowercase hex id.
+            InvalidRequestError: a value is not a string, is empty, or is ``.`` or ``..``.
         """
         for name, value in values.items():
-            if not isinstance(value, str) or not _OBJECT_ID.fullmatch(value):
-                raise InvalidRequestError(
-                    f"Invalid {name}: expected a 24-character lowercase hex id, got {value!r}.",
-                    [ErrorDetail(path=(name,), message="Invalid id", code="invalid_string")],
-                )
+            if isinstance(value, str) and value and value not in _DOT_SEGMENTS:
+                # Ids as the API makes them (hex ObjectIds) need no quoting, and this test costs less.
+                if not (value.isascii() and value.isalnum()):
+                    values[name] = quote(value, safe="")  # `values` is this call's own kwargs dict
+                continue
+            if isinstance(value, str):
+                problem, code = f"{value!r} cannot be an id", "invalid_string"
+            else:
+                problem, code = f"expected a string id, got {type(value).__name__}", "invalid_type"
+            raise InvalidRequestError(
+                f"Invalid {name}: {problem}. Pass the object's id as the API returned it.",
+                [ErrorDetail(path=(name,), message="Invalid id", code=code)],
+            )
         return template.format_map(values)
 
     @staticmethod

@@ -76,6 +76,9 @@ class Seen:
     path: str
     headers: Mapping[str, str]
     body: bytes
+    raw_path: str
+    """The path and query string exactly as they arrived, still percent-encoded."""
+    query: Mapping[str, str]
 
 
 Action = Callable[[web.Request, bytes], "asyncio.Future[web.StreamResponse] | Any"]
@@ -135,7 +138,17 @@ class ScriptedServer:
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         raw = await request.read()
-        self.seen.append(Seen(time.monotonic(), request.method, request.path, dict(request.headers), raw))
+        self.seen.append(
+            Seen(
+                time.monotonic(),
+                request.method,
+                request.path,
+                dict(request.headers),
+                raw,
+                request.raw_path,
+                dict(request.query),
+            )
+        )
         queue = self.scripts.get((request.method, request.path))
         action = queue.popleft() if queue else self.default
         return await action(request, raw)
