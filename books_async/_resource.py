@@ -61,10 +61,11 @@ class Resource:
         return template.format_map(values)
 
     @staticmethod
-    def _encode(body: object) -> bytes | None:
+    def _encode(body: object, body_model: type | None) -> bytes | None:
         if body is NOT_GIVEN or body is None:
             return None
-        _serde.validate_request(body)
+        # The operation's model lets a plain dict body be checked like the model it stands for.
+        _serde.validate_request(body, body_model)
         return _serde.dumps(_serde.unstructure_request(body))
 
     @overload
@@ -76,6 +77,7 @@ class Resource:
         response_type: type[T],
         params: Mapping[str, object] | None = ...,
         body: object = ...,
+        body_model: type | None = ...,
         timeout: TimeoutArg = ...,
     ) -> T: ...
 
@@ -88,6 +90,7 @@ class Resource:
         response_type: None,
         params: Mapping[str, object] | None = ...,
         body: object = ...,
+        body_model: type | None = ...,
         timeout: TimeoutArg = ...,
     ) -> None: ...
 
@@ -99,11 +102,12 @@ class Resource:
         response_type: type[T] | None,
         params: Mapping[str, object] | None = None,
         body: object = NOT_GIVEN,
+        body_model: type | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
     ) -> T | None:
         """Send one operation and decode its answer into ``response_type`` (``None``: no body)."""
         raw = await self._transport.request(
-            method, path, params=params, body=self._encode(body), timeout=timeout
+            method, path, params=params, body=self._encode(body, body_model), timeout=timeout
         )
         if response_type is None:
             return None
@@ -117,11 +121,12 @@ class Resource:
         response_type: object,
         params: Mapping[str, object] | None = None,
         body: object = NOT_GIVEN,
+        body_model: type | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
     ) -> object:
         """Like :meth:`_request`, for answers typed as a union (one object or a list of them)."""
         raw = await self._transport.request(
-            method, path, params=params, body=self._encode(body), timeout=timeout
+            method, path, params=params, body=self._encode(body, body_model), timeout=timeout
         )
         return _serde.decode(raw, response_type, where=f"{method} {path}")
 

@@ -717,7 +717,7 @@ def _union_checker(tp: Any, md: Mapping[str, object]) -> _Check:
     return check_union
 
 
-def validate_request(body: object) -> None:
+def validate_request(body: object, model: type | None = None) -> None:
     """Check a request body against the spec's constraints before it is sent.
 
     ``body`` is a request model or a sequence of them (a bulk body); anything else (a raw JSON

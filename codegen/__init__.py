@@ -119,6 +119,7 @@ class Operation:
     query_params: list[Param]
     body_type: str | None
     body_required: bool
+    body_model: str | None
     return_type: str
     response_type: str | None
     returns_bytes: bool
@@ -264,6 +265,27 @@ class SpecReader:
             res.needs.add(py)
         return py
 
+    def body_model(self, schema: Mapping[str, object], res: Resource) -> str | None:
+        """Return the model a request body is checked against: the body's model, or a bulk body's item.
+
+        `None` when the body names no model, or several (a dict body then has nothing to be checked by).
+        """
+        names: set[str] = set()
+        pending = [schema]
+        while pending:
+            node = pending.pop()
+            ref = node.get("$ref")
+            if isinstance(ref, str):
+                names.add(ref.rsplit("/", 1)[-1])
+            for key in ("oneOf", "anyOf", "allOf"):
+                pending.extend(cast("list[Mapping[str, object]]", node.get(key) or []))
+            items = node.get("items")
+            if isinstance(items, Mapping):
+                pending.append(items)
+        # A $ref to a scalar alias (typed `str` in signatures) is not a model.
+        models = names & res.model_names
+        return models.pop() if len(names) == 1 and models else None
+
     def operations(self) -> Iterator[tuple[str, str, Mapping[str, object], list[object]]]:
         """Yield (method, path, operation, path-level parameters) in spec order."""
         paths = cast("Mapping[str, Mapping[str, object]]", self.spec.get("paths") or {})
@@ -354,6 +376,7 @@ class SpecReader:
 
         body_type: str | None = None
         body_required = False
+        body_model: str | None = None
         if "requestBody" in op:
             body = self.resolve(cast("Mapping[str, object]", op["requestBody"]))
             content = cast("Mapping[str, Mapping[str, object]]", body.get("content") or {})
@@ -366,6 +389,7 @@ class SpecReader:
             if "Sequence[" in body_type:
                 res.needs.add("Sequence")
             body_required = bool(body.get("required"))
+            body_model = self.body_model(schema, res)
 
         responses = cast("Mapping[str, object]", op.get("responses") or {})
         ok = sorted(code for code in map(str, responses) if code.startswith("2"))
@@ -399,6 +423,7 @@ class SpecReader:
             query_params=query_params,
             body_type=body_type,
             body_required=body_required,
+            body_model=body_model,
             return_type=return_type,
             response_type=response_type,
             returns_bytes=returns_bytes,

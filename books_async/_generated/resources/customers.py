@@ -38,7 +38,12 @@ class CustomersResource(Resource):
         A B2B customer needs a valid GSTIN (format and check character); a B2C customer may not have one.
         """
         return await self._request(
-            "POST", "/books/customers", body=body, response_type=Customer, timeout=timeout
+            "POST",
+            "/books/customers",
+            body=body,
+            body_model=CustomerCreate,
+            response_type=Customer,
+            timeout=timeout,
         )
 
     async def get(self, id: str, /, *, timeout: TimeoutArg = NOT_GIVEN) -> Customer:

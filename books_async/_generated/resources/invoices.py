@@ -69,6 +69,7 @@ class InvoicesResource(Resource):
             "POST",
             "/books/invoices",
             body=body,
+            body_model=InvoiceCreate,
             response_type=Invoice | builtins.list[Invoice],
             timeout=timeout,
         )
@@ -83,7 +84,12 @@ class InvoicesResource(Resource):
         exist, or a status change the state machine forbids, fails for that id only.
         """
         return await self._request(
-            "POST", "/books/invoices/bulk-action", body=body, response_type=BulkActionResult, timeout=timeout
+            "POST",
+            "/books/invoices/bulk-action",
+            body=body,
+            body_model=InvoiceBulkAction,
+            response_type=BulkActionResult,
+            timeout=timeout,
         )
 
     async def get(self, id: str, /, *, timeout: TimeoutArg = NOT_GIVEN) -> Invoice:
@@ -111,6 +117,7 @@ class InvoicesResource(Resource):
             "PATCH",
             self._path("/books/invoices/{id}", id=id),
             body=body,
+            body_model=InvoiceUpdate,
             response_type=Invoice,
             timeout=timeout,
         )
@@ -133,6 +140,7 @@ class InvoicesResource(Resource):
             "POST",
             self._path("/books/invoices/{id}/send", id=id),
             body=body,
+            body_model=SendRequest,
             response_type=EmailReceipt,
             timeout=timeout,
         )
@@ -150,6 +158,7 @@ class InvoicesResource(Resource):
             "POST",
             self._path("/books/invoices/{id}/payments", id=id),
             body=body,
+            body_model=PaymentCreate,
             response_type=PaymentRecorded,
             timeout=timeout,
         )

@@ -44,5 +44,10 @@ class OrgsResource(Resource):
         A key whose role is not `owner` gets 403.
         """
         return await self._request(
-            "PATCH", self._path("/orgs/{id}", id=id), body=body, response_type=Organization, timeout=timeout
+            "PATCH",
+            self._path("/orgs/{id}", id=id),
+            body=body,
+            body_model=OrganizationUpdate,
+            response_type=Organization,
+            timeout=timeout,
         )

@@ -34,7 +34,12 @@ class ProductsResource(Resource):
     async def create(self, body: ProductCreate, /, *, timeout: TimeoutArg = NOT_GIVEN) -> Product:
         """Add a product to the catalogue."""
         return await self._request(
-            "POST", "/books/products", body=body, response_type=Product, timeout=timeout
+            "POST",
+            "/books/products",
+            body=body,
+            body_model=ProductCreate,
+            response_type=Product,
+            timeout=timeout,
         )
 
     async def get(self, id: str, /, *, timeout: TimeoutArg = NOT_GIVEN) -> Product:
@@ -58,6 +63,7 @@ class ProductsResource(Resource):
             "PATCH",
             self._path("/books/products/{id}", id=id),
             body=body,
+            body_model=ProductUpdate,
             response_type=Product,
             timeout=timeout,
         )

@@ -53,7 +53,12 @@ class QuotesResource(Resource):
         bulk request is atomic. Quotes are created as `draft`; a duplicate quote number is a conflict (409).
         """
         answer = await self._request_union(
-            "POST", "/books/quotes", body=body, response_type=Quote | builtins.list[Quote], timeout=timeout
+            "POST",
+            "/books/quotes",
+            body=body,
+            body_model=QuoteCreate,
+            response_type=Quote | builtins.list[Quote],
+            timeout=timeout,
         )
         return cast(Quote | builtins.list[Quote], answer)
 
@@ -79,6 +84,7 @@ class QuotesResource(Resource):
             "POST",
             self._path("/books/quotes/{id}/send", id=id),
             body=body,
+            body_model=SendRequest,
             response_type=EmailReceipt,
             timeout=timeout,
         )

@@ -34,7 +34,12 @@ class ServicesResource(Resource):
     async def create(self, body: ServiceCreate, /, *, timeout: TimeoutArg = NOT_GIVEN) -> Service:
         """Add a service to the catalogue."""
         return await self._request(
-            "POST", "/books/services", body=body, response_type=Service, timeout=timeout
+            "POST",
+            "/books/services",
+            body=body,
+            body_model=ServiceCreate,
+            response_type=Service,
+            timeout=timeout,
         )
 
     async def get(self, id: str, /, *, timeout: TimeoutArg = NOT_GIVEN) -> Service:
@@ -55,6 +60,7 @@ class ServicesResource(Resource):
             "PATCH",
             self._path("/books/services/{id}", id=id),
             body=body,
+            body_model=ServiceUpdate,
             response_type=Service,
             timeout=timeout,
         )

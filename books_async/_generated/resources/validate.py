@@ -27,5 +27,10 @@ class ValidateResource(Resource):
         `payload`) is a 400.
         """
         return await self._request(
-            "POST", "/books/validate", body=body, response_type=ValidateResult, timeout=timeout
+            "POST",
+            "/books/validate",
+            body=body,
+            body_model=ValidateRequest,
+            response_type=ValidateResult,
+            timeout=timeout,
         )
