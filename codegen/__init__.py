@@ -125,6 +125,8 @@ class Operation:
     returns_bytes: bool
     union_response: bool
     operation_id: str
+    overloads: list[tuple[str, str]] = field(default_factory=list)
+    """(body type, return type) per overload of a one-or-many operation (one in one out, many in many out)."""
 
 
 @dataclass
@@ -286,6 +288,17 @@ class SpecReader:
         models = names & res.model_names
         return models.pop() if len(names) == 1 and models else None
 
+    @staticmethod
+    def one_or_many(schema: Mapping[str, object]) -> Mapping[str, object] | None:
+        """Return X when ``schema`` is `X` or an array of X (a bulk body or answer), else None."""
+        variants = schema.get("oneOf") or schema.get("anyOf")
+        if not isinstance(variants, list) or len(variants) != 2:
+            return None
+        for one, many in (variants, variants[::-1]):
+            if isinstance(many, Mapping) and many.get("type") == "array" and many.get("items") == one:
+                return cast("Mapping[str, object]", one)
+        return None
+
     def operations(self) -> Iterator[tuple[str, str, Mapping[str, object], list[object]]]:
         """Yield (method, path, operation, path-level parameters) in spec order."""
         paths = cast("Mapping[str, Mapping[str, object]]", self.spec.get("paths") or {})
@@ -377,6 +390,7 @@ class SpecReader:
         body_type: str | None = None
         body_required = False
         body_model: str | None = None
+        body_schema: Mapping[str, object] = {}
         if "requestBody" in op:
             body = self.resolve(cast("Mapping[str, object]", op["requestBody"]))
             content = cast("Mapping[str, Mapping[str, object]]", body.get("content") or {})
@@ -384,7 +398,9 @@ class SpecReader:
                 raise CodegenError(
                     f"{where}: request body must be application/json only, got {list(content)}"
                 )
-            schema = cast("Mapping[str, object]", content["application/json"].get("schema") or {})
+            body_schema = schema = cast(
+                "Mapping[str, object]", content["application/json"].get("schema") or {}
+            )
             body_type = self.py_type(schema, f"{where} body", res, list_name="Sequence")
             if "Sequence[" in body_type:
                 res.needs.add("Sequence")
@@ -398,12 +414,20 @@ class SpecReader:
         response = self.resolve(cast("Mapping[str, object]", responses[ok[0]]))
         content = cast("Mapping[str, Mapping[str, object]]", response.get("content") or {})
         returns_bytes = False
+        overloads: list[tuple[str, str]] = []
         if not content:
             return_type, response_type = "None", "None"
         elif list(content) == ["application/json"]:
             schema = cast("Mapping[str, object]", content["application/json"].get("schema") or {})
             return_type = self.py_type(schema, f"{where} {ok[0]} response", res, list_name=list_name)
             response_type = return_type
+            one_in, one_out = self.one_or_many(body_schema), self.one_or_many(schema)
+            if one_in is not None and one_out is not None:
+                # One in gives one out, a list in a list out: worth an overload, so callers need no cast.
+                body_one = self.py_type(one_in, f"{where} body", res, list_name="Sequence")
+                answer_one = self.py_type(one_out, f"{where} {ok[0]} response", res, list_name=list_name)
+                overloads = [(body_one, answer_one), (f"Sequence[{body_one}]", f"{list_name}[{answer_one}]")]
+                res.needs.add("overload")
         elif all(kind in ("application/pdf", "application/octet-stream") for kind in content):
             return_type, response_type, returns_bytes = "bytes", None, True
         else:
@@ -429,6 +453,7 @@ class SpecReader:
             returns_bytes=returns_bytes,
             union_response=union_response,
             operation_id=op_id,
+            overloads=overloads,
         )
 
 

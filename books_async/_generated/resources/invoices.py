@@ -6,7 +6,7 @@ Subclass in `books_async/resources/` to add helpers such as `iter()`; change the
 
 import builtins
 from collections.abc import Sequence
-from typing import cast
+from typing import cast, overload
 
 from books_async._generated.models import (
     BulkActionResult,
@@ -53,6 +53,12 @@ class InvoicesResource(Resource):
             timeout=timeout,
         )
 
+    @overload
+    async def create(self, body: InvoiceCreate, /, *, timeout: TimeoutArg = NOT_GIVEN) -> Invoice: ...
+    @overload
+    async def create(
+        self, body: Sequence[InvoiceCreate], /, *, timeout: TimeoutArg = NOT_GIVEN
+    ) -> builtins.list[Invoice]: ...
     async def create(
         self, body: InvoiceCreate | Sequence[InvoiceCreate], /, *, timeout: TimeoutArg = NOT_GIVEN
     ) -> Invoice | builtins.list[Invoice]:

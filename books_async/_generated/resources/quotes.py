@@ -6,7 +6,7 @@ Subclass in `books_async/resources/` to add helpers such as `iter()`; change the
 
 import builtins
 from collections.abc import Sequence
-from typing import cast
+from typing import cast, overload
 
 from books_async._generated.models import (
     EmailReceipt,
@@ -44,6 +44,12 @@ class QuotesResource(Resource):
             timeout=timeout,
         )
 
+    @overload
+    async def create(self, body: QuoteCreate, /, *, timeout: TimeoutArg = NOT_GIVEN) -> Quote: ...
+    @overload
+    async def create(
+        self, body: Sequence[QuoteCreate], /, *, timeout: TimeoutArg = NOT_GIVEN
+    ) -> builtins.list[Quote]: ...
     async def create(
         self, body: QuoteCreate | Sequence[QuoteCreate], /, *, timeout: TimeoutArg = NOT_GIVEN
     ) -> Quote | builtins.list[Quote]:
