@@ -7,13 +7,13 @@ encoding, validation, sending and decoding live here, once.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TypeVar, overload
+from typing import TypeVar, cast, overload
 from urllib.parse import quote
 
 from books_async import _serde
-from books_async._exceptions import ErrorDetail, InvalidRequestError
+from books_async._exceptions import ConfigurationError, ErrorDetail, InvalidRequestError
 from books_async._transport import Transport
-from books_async._types import NOT_GIVEN, TimeoutArg
+from books_async._types import JSON, NOT_GIVEN, TimeoutArg
 
 __all__ = ["Resource"]
 
@@ -24,7 +24,13 @@ _DOT_SEGMENTS = frozenset({".", ".."})
 
 
 class Resource:
-    """One API resource (``books.invoices``, ``books.orgs``...) bound to a transport."""
+    """One API resource (``books.invoices``, ``books.orgs``...) bound to a transport.
+
+    Every operation also takes ``extra_headers``, ``extra_query`` and, when it has a body, ``extra_body``:
+    sent as given, on top of what the spec describes, for what the API accepts and the spec does not know
+    yet. ``extra_body``'s keys are added to the body (to each item of a bulk body) after the model is
+    turned into JSON, replacing the model's own; auth headers cannot be overridden.
+    """
 
     __slots__ = ("_transport",)
 
@@ -61,12 +67,23 @@ class Resource:
         return template.format_map(values)
 
     @staticmethod
-    def _encode(body: object, body_model: type | None) -> bytes | None:
+    def _encode(
+        body: object, body_model: type | None, extra_body: Mapping[str, object] | None
+    ) -> bytes | None:
         if body is NOT_GIVEN or body is None:
-            return None
-        # The operation's model lets a plain dict body be checked like the model it stands for.
-        _serde.validate_request(body, body_model)
-        return _serde.dumps(_serde.unstructure_request(body))
+            if not extra_body:
+                return None
+            wire: JSON = {}
+        else:
+            # The operation's model lets a plain dict body be checked like the model it stands for.
+            _serde.validate_request(body, body_model)
+            wire = _serde.unstructure_request(body)
+        if extra_body:
+            wire = _with_extra_body(wire, extra_body)
+        try:
+            return _serde.dumps(wire)
+        except TypeError as exc:  # orjson's error; its message names the type, never the value
+            raise ConfigurationError(f"The request body cannot be written as JSON: {exc}.") from exc
 
     @overload
     async def _request(
@@ -78,6 +95,9 @@ class Resource:
         params: Mapping[str, object] | None = ...,
         body: object = ...,
         body_model: type | None = ...,
+        extra_headers: Mapping[str, str] | None = ...,
+        extra_query: Mapping[str, object] | None = ...,
+        extra_body: Mapping[str, object] | None = ...,
         timeout: TimeoutArg = ...,
     ) -> T: ...
 
@@ -91,6 +111,9 @@ class Resource:
         params: Mapping[str, object] | None = ...,
         body: object = ...,
         body_model: type | None = ...,
+        extra_headers: Mapping[str, str] | None = ...,
+        extra_query: Mapping[str, object] | None = ...,
+        extra_body: Mapping[str, object] | None = ...,
         timeout: TimeoutArg = ...,
     ) -> None: ...
 
@@ -103,11 +126,17 @@ class Resource:
         params: Mapping[str, object] | None = None,
         body: object = NOT_GIVEN,
         body_model: type | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
+        extra_body: Mapping[str, object] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
     ) -> T | None:
         """Send one operation and decode its answer into ``response_type`` (``None``: no body)."""
+        data = self._encode(body, body_model, extra_body)
+        if extra_query:
+            params = {**params, **extra_query} if params else extra_query
         raw = await self._transport.request(
-            method, path, params=params, body=self._encode(body, body_model), timeout=timeout
+            method, path, params=params, body=data, extra_headers=extra_headers, timeout=timeout
         )
         if response_type is None:
             return None
@@ -122,11 +151,17 @@ class Resource:
         params: Mapping[str, object] | None = None,
         body: object = NOT_GIVEN,
         body_model: type | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
+        extra_body: Mapping[str, object] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
     ) -> object:
         """Like :meth:`_request`, for answers typed as a union (one object or a list of them)."""
+        data = self._encode(body, body_model, extra_body)
+        if extra_query:
+            params = {**params, **extra_query} if params else extra_query
         raw = await self._transport.request(
-            method, path, params=params, body=self._encode(body, body_model), timeout=timeout
+            method, path, params=params, body=data, extra_headers=extra_headers, timeout=timeout
         )
         return _serde.decode(raw, response_type, where=f"{method} {path}")
 
@@ -136,7 +171,26 @@ class Resource:
         path: str,
         *,
         params: Mapping[str, object] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
     ) -> bytes:
         """Send one operation and return its raw body (PDFs)."""
-        return await self._transport.request(method, path, params=params, timeout=timeout)
+        if extra_query:
+            params = {**params, **extra_query} if params else extra_query
+        return await self._transport.request(
+            method, path, params=params, extra_headers=extra_headers, timeout=timeout
+        )
+
+
+def _with_extra_body(wire: JSON, extra: Mapping[str, object]) -> JSON:
+    """Return the wire body with ``extra``'s keys added (replacing the model's), in each item of a bulk body.
+
+    Raises:
+        ConfigurationError: the body is not a JSON object or an array of them, so has nowhere to put them.
+    """
+    if isinstance(wire, dict):
+        return cast("JSON", {**wire, **extra})
+    if isinstance(wire, list) and all(isinstance(item, dict) for item in wire):
+        return cast("JSON", [{**cast("dict[str, JSON]", item), **extra} for item in wire])
+    raise ConfigurationError("extra_body needs a JSON object body (or an array of them) to add its keys to.")

@@ -79,6 +79,8 @@ class Seen:
     raw_path: str
     """The path and query string exactly as they arrived, still percent-encoded."""
     query: Mapping[str, str]
+    header_pairs: list[tuple[str, str]]
+    """Every header line, repeats included (``headers`` keeps one value per name)."""
 
 
 Action = Callable[[web.Request, bytes], "asyncio.Future[web.StreamResponse] | Any"]
@@ -147,6 +149,7 @@ class ScriptedServer:
                 raw,
                 request.raw_path,
                 dict(request.query),
+                list(request.headers.items()),
             )
         )
         queue = self.scripts.get((request.method, request.path))

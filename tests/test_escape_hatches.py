@@ -3,13 +3,37 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import date
+from decimal import Decimal
 
+import orjson
 import pytest
+from aiohttp import web
 
-from books_async import BooksClient, InvalidRequestError, Timeout
-from tests.scripted_server import ScriptedServer, scripted_server
+from books_async import BooksClient, ConfigurationError, InvalidRequestError, Timeout
+from books_async.models import (
+    Invoice,
+    InvoiceCreate,
+    InvoiceStatus,
+    InvoiceUpdate,
+    ItemType,
+    LineItemCreate,
+)
+from books_async.sandbox import Sandbox
+from tests.scripted_server import INVOICE, INVOICE_ID, Action, ScriptedServer, respond, scripted_server
 
 SECRET = "sk_live_do_not_leak_0123456789"  # noqa: S105  # a fake key the tests hunt for
+
+A_PAGE = {"data": [INVOICE], "pagination": {"page": 1, "limit": 100, "total": 1, "pages": 1}}
+A_RECEIPT = {
+    "message_id": "m-1",
+    "to": ["accounts@example.com"],
+    "subject": "Invoice INV-0001",
+    "attachment_name": "INV-0001.pdf",
+    "attachment_size": 1234,
+    "sent_at": "2026-11-01T10:00:00Z",
+    "document_status": "sent",
+}
 
 
 @pytest.fixture
@@ -24,6 +48,33 @@ async def client(server: ScriptedServer) -> AsyncIterator[BooksClient]:
         SECRET, base_url=server.base_url, rate_limit=None, timeout=Timeout(total=10.0)
     ) as books:
         yield books
+
+
+def respond_bytes(body: bytes, content_type: str, headers: dict[str, str] | None = None) -> Action:
+    """Answer 200 with ``body`` as it is."""
+
+    async def act(request: web.Request, raw: bytes) -> web.StreamResponse:
+        return web.Response(status=200, body=body, content_type=content_type, headers=headers)
+
+    return act
+
+
+def an_invoice_create(number: str, customer_id: str = "65a1b2c3d4e5f60718293a4c") -> InvoiceCreate:
+    line = LineItemCreate(
+        item_type=ItemType.service,
+        description="GST filing",
+        quantity=Decimal(1),
+        rate=Decimal("1500.00"),
+        gst_rate=Decimal(18),
+    )
+    return InvoiceCreate(
+        customer_id=customer_id, invoice_number=number, invoice_date=date(2026, 11, 1), line_items=[line]
+    )
+
+
+async def a_sandbox_invoice(books: BooksClient, sandbox: Sandbox) -> Invoice:
+    assert sandbox.seed is not None
+    return await books.invoices.create(an_invoice_create("HATCH-1", sandbox.seed.customer_b2c))
 
 
 # ---- ids into paths
@@ -66,3 +117,161 @@ async def test_non_string_id_is_refused_naming_the_argument(
     assert err.value.details[0].path == ("id",)
     assert err.value.details[0].code == "invalid_type"
     assert server.seen == []
+
+
+# ---- extra_headers, extra_query, extra_body
+
+
+async def test_extra_headers_are_sent_and_replace_same_named_ones_in_any_case(
+    server: ScriptedServer, client: BooksClient
+) -> None:
+    """A new header is added; `accept` replaces the client's `Accept` rather than being sent twice."""
+    await client.invoices.get(INVOICE_ID, extra_headers={"X-Trace-Id": "trace-7", "accept": "text/x-test"})
+    [seen] = server.seen
+    pairs = [(name.lower(), value) for name, value in seen.header_pairs]
+    assert ("x-trace-id", "trace-7") in pairs
+    assert [value for name, value in pairs if name == "accept"] == ["text/x-test"]
+    assert seen.headers["x-api-key"] == SECRET
+
+
+@pytest.mark.parametrize("name", ["x-api-key", "X-API-Key", "Authorization", "AUTHORIZATION"])
+@pytest.mark.parametrize("auth_scheme", ["x-api-key", "bearer"])
+async def test_extra_headers_cannot_override_auth(
+    server: ScriptedServer, name: str, auth_scheme: str
+) -> None:
+    """Either auth header, in any case, is a ConfigurationError naming the header and not its value."""
+    async with BooksClient(
+        SECRET,
+        base_url=server.base_url,
+        rate_limit=None,
+        auth_scheme=auth_scheme,  # type: ignore[arg-type]
+    ) as books:
+        with pytest.raises(ConfigurationError) as err:
+            await books.invoices.get(INVOICE_ID, extra_headers={name: "Bearer sk_other_value"})
+    assert name in str(err.value)
+    assert "sk_other_value" not in str(err.value)
+    assert SECRET not in str(err.value)
+    assert server.seen == []
+
+
+@pytest.mark.parametrize("headers", [{"X-Note": "a\r\nx-api-key: b"}, {"X-Count": 3}, {"": "x"}])
+async def test_malformed_extra_header_is_refused_before_sending(
+    server: ScriptedServer, client: BooksClient, headers: dict[str, object]
+) -> None:
+    """A line break (header injection), a non-str value or an empty name fails before any I/O."""
+    with pytest.raises(ConfigurationError) as err:
+        await client.invoices.get(INVOICE_ID, extra_headers=headers)  # type: ignore[arg-type]
+    assert "x-api-key: b" not in str(err.value)
+    assert server.seen == []
+
+
+async def test_extra_query_is_added_and_replaces_same_named_params(
+    server: ScriptedServer, client: BooksClient
+) -> None:
+    """extra_query joins the operation's own parameters, winning where a name repeats."""
+    server.script("GET", "/books/invoices", respond(200, A_PAGE))
+    await client.invoices.list(
+        status=InvoiceStatus.sent,
+        page=1,
+        extra_query={"page": 2, "include": "payments", "since": date(2026, 1, 2)},
+    )
+    await client.invoices.get(INVOICE_ID, extra_query={"expand": "customer"})
+    list_call, get_call = server.seen
+    assert list_call.query == {"status": "sent", "page": "2", "include": "payments", "since": "2026-01-02"}
+    assert get_call.query == {"expand": "customer"}
+
+
+async def test_iter_passes_extra_headers_and_query_to_every_page(
+    server: ScriptedServer, client: BooksClient
+) -> None:
+    """iter() sends the extras with each page request it makes."""
+    second = {**A_PAGE, "pagination": {"page": 2, "limit": 100, "total": 2, "pages": 2}}
+    first = {**A_PAGE, "pagination": {"page": 1, "limit": 100, "total": 2, "pages": 2}}
+    server.script("GET", "/books/invoices", respond(200, first), respond(200, second))
+    seen_ids = [
+        invoice.id
+        async for invoice in client.invoices.iter(
+            extra_headers={"X-Trace-Id": "t"}, extra_query={"include": "x"}
+        )
+    ]
+    assert seen_ids == [INVOICE_ID, INVOICE_ID]
+    assert [s.query for s in server.seen] == [
+        {"page": "1", "limit": "100", "include": "x"},
+        {"page": "2", "limit": "100", "include": "x"},
+    ]
+    assert all(s.headers["X-Trace-Id"] == "t" for s in server.seen)
+
+
+async def test_extra_body_is_merged_after_the_model_and_decimals_stay_exact(
+    server: ScriptedServer, client: BooksClient
+) -> None:
+    """extra_body's keys join the model's wire dict, replacing its own; a Decimal keeps every digit."""
+    await client.invoices.update(
+        INVOICE_ID,
+        InvoiceUpdate(notes="from the model", terms="Net 15"),
+        extra_body={"notes": "from extra_body", "tcs_amount": Decimal("1500.00")},
+    )
+    [seen] = server.seen
+    assert b'"tcs_amount":1500.00' in seen.body
+    assert orjson.loads(seen.body) == {"notes": "from extra_body", "terms": "Net 15", "tcs_amount": 1500.0}
+
+
+async def test_extra_body_goes_into_every_item_of_a_bulk_create(
+    server: ScriptedServer, client: BooksClient
+) -> None:
+    """For an array body, each item gets extra_body's keys."""
+    server.script("POST", "/books/invoices", respond(201, [INVOICE, INVOICE]))
+    created = await client.invoices.create(
+        [an_invoice_create("A-1"), an_invoice_create("A-2")], extra_body={"reverse_charge": True}
+    )
+    assert len(created) == 2
+    [seen] = server.seen
+    items = orjson.loads(seen.body)
+    assert [item["invoice_number"] for item in items] == ["A-1", "A-2"]
+    assert all(item["reverse_charge"] is True for item in items)
+
+
+async def test_extra_body_alone_is_the_body_of_an_operation_whose_body_is_optional(
+    server: ScriptedServer, client: BooksClient
+) -> None:
+    """send() without a SendRequest but with extra_body sends just those keys, as JSON."""
+    server.script("POST", f"/books/invoices/{INVOICE_ID}/send", respond(200, A_RECEIPT))
+    await client.invoices.send(INVOICE_ID, extra_body={"cc": "accounts@example.com"})
+    [seen] = server.seen
+    assert orjson.loads(seen.body) == {"cc": "accounts@example.com"}
+    assert seen.headers["Content-Type"] == "application/json"
+
+
+async def test_extra_body_that_is_not_json_is_refused_before_sending(
+    server: ScriptedServer, client: BooksClient
+) -> None:
+    """A value orjson cannot write is a ConfigurationError, not a TypeError from the middle of a call."""
+    with pytest.raises(ConfigurationError):
+        await client.invoices.update(INVOICE_ID, InvoiceUpdate(notes="x"), extra_body={"tags": {"a", "b"}})
+    assert server.seen == []
+
+
+async def test_pdf_takes_extra_headers_and_query(server: ScriptedServer, client: BooksClient) -> None:
+    """The bytes operations (PDFs) pass the extras through too."""
+    server.script(
+        "GET", f"/books/invoices/{INVOICE_ID}/pdf", respond_bytes(b"%PDF-1.4 tiny", "application/pdf")
+    )
+    pdf = await client.invoices.pdf(
+        INVOICE_ID, extra_headers={"X-Copy": "duplicate"}, extra_query={"copy": 2}
+    )
+    assert pdf == b"%PDF-1.4 tiny"
+    [seen] = server.seen
+    assert seen.headers["X-Copy"] == "duplicate"
+    assert seen.query == {"copy": "2"}
+
+
+async def test_extra_body_reaches_the_sandbox(books: BooksClient, sandbox: Sandbox) -> None:
+    """Against the sandbox, extra_body replacing a model field is what the server stores."""
+    invoice = await a_sandbox_invoice(books, sandbox)
+    updated = await books.invoices.update(
+        invoice.id,
+        InvoiceUpdate(notes="model"),
+        extra_body={"notes": "extra"},
+        extra_headers={"X-Trace-Id": "t"},
+    )
+    assert updated.notes == "extra"

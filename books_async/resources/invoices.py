@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 
 from books_async._generated.models import Invoice, InvoiceStatus
 from books_async._generated.resources.invoices import InvoicesResource
@@ -24,6 +24,8 @@ class Invoices(InvoicesResource):
         *,
         status: InvoiceStatus | NotGiven = NOT_GIVEN,
         search: str | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
     ) -> AsyncIterator[Invoice]:
         """Yield every matching invoice, following pages until the last.
@@ -32,7 +34,13 @@ class Invoices(InvoicesResource):
         """
         return iterate_pages(
             lambda page: self.list(
-                status=status, search=search, page=page, limit=MAX_PAGE_SIZE, timeout=timeout
+                status=status,
+                search=search,
+                page=page,
+                limit=MAX_PAGE_SIZE,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                timeout=timeout,
             )
         )
 

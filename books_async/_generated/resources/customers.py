@@ -4,6 +4,8 @@
 Subclass in `books_async/resources/` to add helpers such as `iter()`; change the spec, not this file.
 """
 
+from collections.abc import Mapping
+
 from books_async._generated.models import Customer, CustomerCreate, CustomerList, CustomerType
 from books_async._resource import Resource
 from books_async._types import NOT_GIVEN, NotGiven, TimeoutArg
@@ -21,6 +23,8 @@ class CustomersResource(Resource):
         search: str | NotGiven = NOT_GIVEN,
         page: int | NotGiven = NOT_GIVEN,
         limit: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
     ) -> CustomerList:
         """List customers, by name."""
@@ -29,10 +33,21 @@ class CustomersResource(Resource):
             "/books/customers",
             params={"type": type, "search": search, "page": page, "limit": limit},
             response_type=CustomerList,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
             timeout=timeout,
         )
 
-    async def create(self, body: CustomerCreate, /, *, timeout: TimeoutArg = NOT_GIVEN) -> Customer:
+    async def create(
+        self,
+        body: CustomerCreate,
+        /,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
+        extra_body: Mapping[str, object] | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
+    ) -> Customer:
         """Register a customer.
 
         A B2B customer needs a valid GSTIN (format and check character); a B2C customer may not have one.
@@ -43,11 +58,27 @@ class CustomersResource(Resource):
             body=body,
             body_model=CustomerCreate,
             response_type=Customer,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
             timeout=timeout,
         )
 
-    async def get(self, id: str, /, *, timeout: TimeoutArg = NOT_GIVEN) -> Customer:
+    async def get(
+        self,
+        id: str,
+        /,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
+    ) -> Customer:
         """Fetch a customer's profile with an invoicing summary."""
         return await self._request(
-            "GET", self._path("/books/customers/{id}", id=id), response_type=Customer, timeout=timeout
+            "GET",
+            self._path("/books/customers/{id}", id=id),
+            response_type=Customer,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
         )

@@ -5,7 +5,7 @@ Subclass in `books_async/resources/` to add helpers such as `iter()`; change the
 """
 
 import builtins
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import cast, overload
 
 from books_async._generated.models import (
@@ -37,6 +37,8 @@ class InvoicesResource(Resource):
         search: str | NotGiven = NOT_GIVEN,
         page: int | NotGiven = NOT_GIVEN,
         limit: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
     ) -> InvoiceList:
         """List invoices, newest first.
@@ -50,17 +52,42 @@ class InvoicesResource(Resource):
             "/books/invoices",
             params={"status": status, "search": search, "page": page, "limit": limit},
             response_type=InvoiceList,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
             timeout=timeout,
         )
 
     @overload
-    async def create(self, body: InvoiceCreate, /, *, timeout: TimeoutArg = NOT_GIVEN) -> Invoice: ...
+    async def create(
+        self,
+        body: InvoiceCreate,
+        /,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
+        extra_body: Mapping[str, object] | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
+    ) -> Invoice: ...
     @overload
     async def create(
-        self, body: Sequence[InvoiceCreate], /, *, timeout: TimeoutArg = NOT_GIVEN
+        self,
+        body: Sequence[InvoiceCreate],
+        /,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
+        extra_body: Mapping[str, object] | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
     ) -> builtins.list[Invoice]: ...
     async def create(
-        self, body: InvoiceCreate | Sequence[InvoiceCreate], /, *, timeout: TimeoutArg = NOT_GIVEN
+        self,
+        body: InvoiceCreate | Sequence[InvoiceCreate],
+        /,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
+        extra_body: Mapping[str, object] | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
     ) -> Invoice | builtins.list[Invoice]:
         """Create one invoice, or many in one request (bulk).
 
@@ -77,12 +104,22 @@ class InvoicesResource(Resource):
             body=body,
             body_model=InvoiceCreate,
             response_type=Invoice | builtins.list[Invoice],
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
             timeout=timeout,
         )
         return cast(Invoice | builtins.list[Invoice], answer)
 
     async def bulk_action(
-        self, body: InvoiceBulkAction, /, *, timeout: TimeoutArg = NOT_GIVEN
+        self,
+        body: InvoiceBulkAction,
+        /,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
+        extra_body: Mapping[str, object] | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
     ) -> BulkActionResult:
         """Delete, or change the status of, many invoices at once.
 
@@ -95,25 +132,64 @@ class InvoicesResource(Resource):
             body=body,
             body_model=InvoiceBulkAction,
             response_type=BulkActionResult,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
             timeout=timeout,
         )
 
-    async def get(self, id: str, /, *, timeout: TimeoutArg = NOT_GIVEN) -> Invoice:
+    async def get(
+        self,
+        id: str,
+        /,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
+    ) -> Invoice:
         """Retrieve one invoice with its lines, totals and payments."""
         return await self._request(
-            "GET", self._path("/books/invoices/{id}", id=id), response_type=Invoice, timeout=timeout
+            "GET",
+            self._path("/books/invoices/{id}", id=id),
+            response_type=Invoice,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
         )
 
-    async def delete(self, id: str, /, *, timeout: TimeoutArg = NOT_GIVEN) -> None:
+    async def delete(
+        self,
+        id: str,
+        /,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
+    ) -> None:
         """Permanently remove an invoice.
 
         Irreversible on the live API. An invoice with payments recorded cannot be deleted (409); void it.
         """
         await self._request(
-            "DELETE", self._path("/books/invoices/{id}", id=id), response_type=None, timeout=timeout
+            "DELETE",
+            self._path("/books/invoices/{id}", id=id),
+            response_type=None,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
         )
 
-    async def update(self, id: str, body: InvoiceUpdate, /, *, timeout: TimeoutArg = NOT_GIVEN) -> Invoice:
+    async def update(
+        self,
+        id: str,
+        body: InvoiceUpdate,
+        /,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
+        extra_body: Mapping[str, object] | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
+    ) -> Invoice:
         """Change an invoice's status, notes or terms.
 
         Only `status`, `notes` and `terms` can change. Allowed status changes: draft → sent, draft → void,
@@ -125,17 +201,40 @@ class InvoicesResource(Resource):
             body=body,
             body_model=InvoiceUpdate,
             response_type=Invoice,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
             timeout=timeout,
         )
 
-    async def pdf(self, id: str, /, *, timeout: TimeoutArg = NOT_GIVEN) -> bytes:
+    async def pdf(
+        self,
+        id: str,
+        /,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
+    ) -> bytes:
         """Download the invoice as a PDF tax invoice."""
         return await self._request_bytes(
-            "GET", self._path("/books/invoices/{id}/pdf", id=id), timeout=timeout
+            "GET",
+            self._path("/books/invoices/{id}/pdf", id=id),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
         )
 
     async def send(
-        self, id: str, body: SendRequest | NotGiven = NOT_GIVEN, /, *, timeout: TimeoutArg = NOT_GIVEN
+        self,
+        id: str,
+        body: SendRequest | NotGiven = NOT_GIVEN,
+        /,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
+        extra_body: Mapping[str, object] | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
     ) -> EmailReceipt:
         """E-mail the invoice PDF to the customer.
 
@@ -148,11 +247,22 @@ class InvoicesResource(Resource):
             body=body,
             body_model=SendRequest,
             response_type=EmailReceipt,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
             timeout=timeout,
         )
 
     async def record_payment(
-        self, id: str, body: PaymentCreate, /, *, timeout: TimeoutArg = NOT_GIVEN
+        self,
+        id: str,
+        body: PaymentCreate,
+        /,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
+        extra_body: Mapping[str, object] | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
     ) -> PaymentRecorded:
         """Record a payment against an invoice.
 
@@ -166,5 +276,8 @@ class InvoicesResource(Resource):
             body=body,
             body_model=PaymentCreate,
             response_type=PaymentRecorded,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
             timeout=timeout,
         )

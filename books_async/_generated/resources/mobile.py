@@ -4,6 +4,8 @@
 Subclass in `books_async/resources/` to add helpers such as `iter()`; change the spec, not this file.
 """
 
+from collections.abc import Mapping
+
 from books_async._generated.models import Dashboard
 from books_async._resource import Resource
 from books_async._types import NOT_GIVEN, TimeoutArg
@@ -14,6 +16,19 @@ __all__ = ["MobileResource"]
 class MobileResource(Resource):
     """Aggregated figures for low-bandwidth dashboards."""
 
-    async def dashboard(self, *, timeout: TimeoutArg = NOT_GIVEN) -> Dashboard:
+    async def dashboard(
+        self,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
+    ) -> Dashboard:
         """Aggregated revenue, receivables, counts and recent activity in one call."""
-        return await self._request("GET", "/books/mobile/dashboard", response_type=Dashboard, timeout=timeout)
+        return await self._request(
+            "GET",
+            "/books/mobile/dashboard",
+            response_type=Dashboard,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
+        )

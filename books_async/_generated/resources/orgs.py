@@ -4,6 +4,8 @@
 Subclass in `books_async/resources/` to add helpers such as `iter()`; change the spec, not this file.
 """
 
+from collections.abc import Mapping
+
 from books_async._generated.models import Organization, OrganizationList, OrganizationUpdate
 from books_async._resource import Resource
 from books_async._types import NOT_GIVEN, NotGiven, TimeoutArg
@@ -19,6 +21,8 @@ class OrgsResource(Resource):
         *,
         page: int | NotGiven = NOT_GIVEN,
         limit: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
     ) -> OrganizationList:
         """List the organisations the key's account can see."""
@@ -27,17 +31,40 @@ class OrgsResource(Resource):
             "/orgs",
             params={"page": page, "limit": limit},
             response_type=OrganizationList,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
             timeout=timeout,
         )
 
-    async def get(self, id: str, /, *, timeout: TimeoutArg = NOT_GIVEN) -> Organization:
+    async def get(
+        self,
+        id: str,
+        /,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
+    ) -> Organization:
         """Get an organisation's business profile (GSTIN, address, bank details)."""
         return await self._request(
-            "GET", self._path("/orgs/{id}", id=id), response_type=Organization, timeout=timeout
+            "GET",
+            self._path("/orgs/{id}", id=id),
+            response_type=Organization,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
         )
 
     async def update(
-        self, id: str, body: OrganizationUpdate, /, *, timeout: TimeoutArg = NOT_GIVEN
+        self,
+        id: str,
+        body: OrganizationUpdate,
+        /,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
+        extra_body: Mapping[str, object] | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
     ) -> Organization:
         """Update the business configuration (owners only).
 
@@ -49,5 +76,8 @@ class OrgsResource(Resource):
             body=body,
             body_model=OrganizationUpdate,
             response_type=Organization,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
             timeout=timeout,
         )

@@ -4,6 +4,8 @@
 Subclass in `books_async/resources/` to add helpers such as `iter()`; change the spec, not this file.
 """
 
+from collections.abc import Mapping
+
 from books_async._generated.models import Product, ProductCreate, ProductList, ProductUpdate
 from books_async._resource import Resource
 from books_async._types import NOT_GIVEN, NotGiven, TimeoutArg
@@ -20,6 +22,8 @@ class ProductsResource(Resource):
         search: str | NotGiven = NOT_GIVEN,
         page: int | NotGiven = NOT_GIVEN,
         limit: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
     ) -> ProductList:
         """List products, by name."""
@@ -28,10 +32,21 @@ class ProductsResource(Resource):
             "/books/products",
             params={"search": search, "page": page, "limit": limit},
             response_type=ProductList,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
             timeout=timeout,
         )
 
-    async def create(self, body: ProductCreate, /, *, timeout: TimeoutArg = NOT_GIVEN) -> Product:
+    async def create(
+        self,
+        body: ProductCreate,
+        /,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
+        extra_body: Mapping[str, object] | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
+    ) -> Product:
         """Add a product to the catalogue."""
         return await self._request(
             "POST",
@@ -39,25 +54,64 @@ class ProductsResource(Resource):
             body=body,
             body_model=ProductCreate,
             response_type=Product,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
             timeout=timeout,
         )
 
-    async def get(self, id: str, /, *, timeout: TimeoutArg = NOT_GIVEN) -> Product:
+    async def get(
+        self,
+        id: str,
+        /,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
+    ) -> Product:
         """Retrieve one product with its stock."""
         return await self._request(
-            "GET", self._path("/books/products/{id}", id=id), response_type=Product, timeout=timeout
+            "GET",
+            self._path("/books/products/{id}", id=id),
+            response_type=Product,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
         )
 
-    async def delete(self, id: str, /, *, timeout: TimeoutArg = NOT_GIVEN) -> None:
+    async def delete(
+        self,
+        id: str,
+        /,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
+    ) -> None:
         """Remove a product from the catalogue.
 
         Invoices already issued keep their lines; the product is no longer offered.
         """
         await self._request(
-            "DELETE", self._path("/books/products/{id}", id=id), response_type=None, timeout=timeout
+            "DELETE",
+            self._path("/books/products/{id}", id=id),
+            response_type=None,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
         )
 
-    async def update(self, id: str, body: ProductUpdate, /, *, timeout: TimeoutArg = NOT_GIVEN) -> Product:
+    async def update(
+        self,
+        id: str,
+        body: ProductUpdate,
+        /,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
+        extra_body: Mapping[str, object] | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
+    ) -> Product:
         """Change some of a product's fields."""
         return await self._request(
             "PATCH",
@@ -65,5 +119,8 @@ class ProductsResource(Resource):
             body=body,
             body_model=ProductUpdate,
             response_type=Product,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
             timeout=timeout,
         )

@@ -5,7 +5,7 @@ Subclass in `books_async/resources/` to add helpers such as `iter()`; change the
 """
 
 import builtins
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import cast, overload
 
 from books_async._generated.models import (
@@ -33,6 +33,8 @@ class QuotesResource(Resource):
         customer_id: str | NotGiven = NOT_GIVEN,
         page: int | NotGiven = NOT_GIVEN,
         limit: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
     ) -> QuoteList:
         """List quotes, newest first."""
@@ -41,17 +43,42 @@ class QuotesResource(Resource):
             "/books/quotes",
             params={"status": status, "customer_id": customer_id, "page": page, "limit": limit},
             response_type=QuoteList,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
             timeout=timeout,
         )
 
     @overload
-    async def create(self, body: QuoteCreate, /, *, timeout: TimeoutArg = NOT_GIVEN) -> Quote: ...
+    async def create(
+        self,
+        body: QuoteCreate,
+        /,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
+        extra_body: Mapping[str, object] | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
+    ) -> Quote: ...
     @overload
     async def create(
-        self, body: Sequence[QuoteCreate], /, *, timeout: TimeoutArg = NOT_GIVEN
+        self,
+        body: Sequence[QuoteCreate],
+        /,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
+        extra_body: Mapping[str, object] | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
     ) -> builtins.list[Quote]: ...
     async def create(
-        self, body: QuoteCreate | Sequence[QuoteCreate], /, *, timeout: TimeoutArg = NOT_GIVEN
+        self,
+        body: QuoteCreate | Sequence[QuoteCreate],
+        /,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
+        extra_body: Mapping[str, object] | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
     ) -> Quote | builtins.list[Quote]:
         """Create one quote, or many in one request (bulk).
 
@@ -64,22 +91,60 @@ class QuotesResource(Resource):
             body=body,
             body_model=QuoteCreate,
             response_type=Quote | builtins.list[Quote],
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
             timeout=timeout,
         )
         return cast(Quote | builtins.list[Quote], answer)
 
-    async def get(self, id: str, /, *, timeout: TimeoutArg = NOT_GIVEN) -> Quote:
+    async def get(
+        self,
+        id: str,
+        /,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
+    ) -> Quote:
         """Retrieve one quote."""
         return await self._request(
-            "GET", self._path("/books/quotes/{id}", id=id), response_type=Quote, timeout=timeout
+            "GET",
+            self._path("/books/quotes/{id}", id=id),
+            response_type=Quote,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
         )
 
-    async def pdf(self, id: str, /, *, timeout: TimeoutArg = NOT_GIVEN) -> bytes:
+    async def pdf(
+        self,
+        id: str,
+        /,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
+    ) -> bytes:
         """Download the quote as a PDF."""
-        return await self._request_bytes("GET", self._path("/books/quotes/{id}/pdf", id=id), timeout=timeout)
+        return await self._request_bytes(
+            "GET",
+            self._path("/books/quotes/{id}/pdf", id=id),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
+        )
 
     async def send(
-        self, id: str, body: SendRequest | NotGiven = NOT_GIVEN, /, *, timeout: TimeoutArg = NOT_GIVEN
+        self,
+        id: str,
+        body: SendRequest | NotGiven = NOT_GIVEN,
+        /,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
+        extra_body: Mapping[str, object] | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
     ) -> EmailReceipt:
         """E-mail the quote PDF to the customer.
 
@@ -92,10 +157,21 @@ class QuotesResource(Resource):
             body=body,
             body_model=SendRequest,
             response_type=EmailReceipt,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
             timeout=timeout,
         )
 
-    async def convert(self, id: str, /, *, timeout: TimeoutArg = NOT_GIVEN) -> Invoice:
+    async def convert(
+        self,
+        id: str,
+        /,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
+    ) -> Invoice:
         """Accept a quote and turn it into a draft invoice.
 
         Creates a draft invoice with the quote's customer and lines (linked by `quote_id`), and marks the quote
@@ -103,5 +179,10 @@ class QuotesResource(Resource):
         conflict (409).
         """
         return await self._request(
-            "POST", self._path("/books/quotes/{id}/convert", id=id), response_type=Invoice, timeout=timeout
+            "POST",
+            self._path("/books/quotes/{id}/convert", id=id),
+            response_type=Invoice,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
         )

@@ -4,6 +4,8 @@
 Subclass in `books_async/resources/` to add helpers such as `iter()`; change the spec, not this file.
 """
 
+from collections.abc import Mapping
+
 from books_async._generated.models import Service, ServiceCreate, ServiceList, ServiceUpdate
 from books_async._resource import Resource
 from books_async._types import NOT_GIVEN, NotGiven, TimeoutArg
@@ -20,6 +22,8 @@ class ServicesResource(Resource):
         search: str | NotGiven = NOT_GIVEN,
         page: int | NotGiven = NOT_GIVEN,
         limit: int | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
     ) -> ServiceList:
         """List services, by name."""
@@ -28,10 +32,21 @@ class ServicesResource(Resource):
             "/books/services",
             params={"search": search, "page": page, "limit": limit},
             response_type=ServiceList,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
             timeout=timeout,
         )
 
-    async def create(self, body: ServiceCreate, /, *, timeout: TimeoutArg = NOT_GIVEN) -> Service:
+    async def create(
+        self,
+        body: ServiceCreate,
+        /,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
+        extra_body: Mapping[str, object] | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
+    ) -> Service:
         """Add a service to the catalogue."""
         return await self._request(
             "POST",
@@ -39,22 +54,61 @@ class ServicesResource(Resource):
             body=body,
             body_model=ServiceCreate,
             response_type=Service,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
             timeout=timeout,
         )
 
-    async def get(self, id: str, /, *, timeout: TimeoutArg = NOT_GIVEN) -> Service:
+    async def get(
+        self,
+        id: str,
+        /,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
+    ) -> Service:
         """Retrieve one service."""
         return await self._request(
-            "GET", self._path("/books/services/{id}", id=id), response_type=Service, timeout=timeout
+            "GET",
+            self._path("/books/services/{id}", id=id),
+            response_type=Service,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
         )
 
-    async def delete(self, id: str, /, *, timeout: TimeoutArg = NOT_GIVEN) -> None:
+    async def delete(
+        self,
+        id: str,
+        /,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
+    ) -> None:
         """Remove a service from the catalogue."""
         await self._request(
-            "DELETE", self._path("/books/services/{id}", id=id), response_type=None, timeout=timeout
+            "DELETE",
+            self._path("/books/services/{id}", id=id),
+            response_type=None,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
         )
 
-    async def update(self, id: str, body: ServiceUpdate, /, *, timeout: TimeoutArg = NOT_GIVEN) -> Service:
+    async def update(
+        self,
+        id: str,
+        body: ServiceUpdate,
+        /,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
+        extra_body: Mapping[str, object] | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
+    ) -> Service:
         """Change some of a service's fields."""
         return await self._request(
             "PATCH",
@@ -62,5 +116,8 @@ class ServicesResource(Resource):
             body=body,
             body_model=ServiceUpdate,
             response_type=Service,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
             timeout=timeout,
         )

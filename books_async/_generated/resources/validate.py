@@ -4,6 +4,8 @@
 Subclass in `books_async/resources/` to add helpers such as `iter()`; change the spec, not this file.
 """
 
+from collections.abc import Mapping
+
 from books_async._generated.models import SessionContext, ValidateRequest, ValidateResult
 from books_async._resource import Resource
 from books_async._types import NOT_GIVEN, TimeoutArg
@@ -14,11 +16,33 @@ __all__ = ["ValidateResource"]
 class ValidateResource(Resource):
     """Session context and payload pre-validation."""
 
-    async def context(self, *, timeout: TimeoutArg = NOT_GIVEN) -> SessionContext:
+    async def context(
+        self,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
+    ) -> SessionContext:
         """Tell which organisation and key this session acts as."""
-        return await self._request("GET", "/books/validate", response_type=SessionContext, timeout=timeout)
+        return await self._request(
+            "GET",
+            "/books/validate",
+            response_type=SessionContext,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
+        )
 
-    async def check(self, body: ValidateRequest, /, *, timeout: TimeoutArg = NOT_GIVEN) -> ValidateResult:
+    async def check(
+        self,
+        body: ValidateRequest,
+        /,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
+        extra_body: Mapping[str, object] | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
+    ) -> ValidateResult:
         """Pre-validate an invoice, customer, quote, product or service payload without saving it.
 
         Runs exactly the validation of the matching create endpoint, domain rules included, and writes nothing.
@@ -32,5 +56,8 @@ class ValidateResource(Resource):
             body=body,
             body_model=ValidateRequest,
             response_type=ValidateResult,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
             timeout=timeout,
         )
