@@ -6,12 +6,14 @@ encoding, validation, sending and decoding live here, once.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+from collections.abc import Callable, Mapping
 from typing import TypeVar, cast, overload
 from urllib.parse import quote
 
 from books_async import _serde
 from books_async._exceptions import ConfigurationError, ErrorDetail, InvalidRequestError
+from books_async._response import RawCapture, RawResponse, raw_capture
 from books_async._transport import Transport
 from books_async._types import JSON, NOT_GIVEN, TimeoutArg
 
@@ -135,6 +137,10 @@ class Resource:
         data = self._encode(body, body_model, extra_body)
         if extra_query:
             params = {**params, **extra_query} if params else extra_query
+        capture = raw_capture.get()
+        if capture is not None and capture.response is None:
+            await self._capture(capture, method, path, params, data, extra_headers, timeout, response_type)
+            return None  # a placeholder: the with_raw_response wrapper returns the capture
         raw = await self._transport.request(
             method, path, params=params, body=data, extra_headers=extra_headers, timeout=timeout
         )
@@ -160,6 +166,10 @@ class Resource:
         data = self._encode(body, body_model, extra_body)
         if extra_query:
             params = {**params, **extra_query} if params else extra_query
+        capture = raw_capture.get()
+        if capture is not None and capture.response is None:
+            await self._capture(capture, method, path, params, data, extra_headers, timeout, response_type)
+            return None  # a placeholder: the with_raw_response wrapper returns the capture
         raw = await self._transport.request(
             method, path, params=params, body=data, extra_headers=extra_headers, timeout=timeout
         )
@@ -178,9 +188,42 @@ class Resource:
         """Send one operation and return its raw body (PDFs)."""
         if extra_query:
             params = {**params, **extra_query} if params else extra_query
+        capture = raw_capture.get()
+        if capture is not None and capture.response is None:
+            await self._capture(capture, method, path, params, None, extra_headers, timeout, bytes)
+            return b""  # a placeholder: the with_raw_response wrapper returns the capture
         return await self._transport.request(
             method, path, params=params, extra_headers=extra_headers, timeout=timeout
         )
+
+    async def _capture(
+        self,
+        capture: RawCapture,
+        method: str,
+        path: str,
+        params: Mapping[str, object] | None,
+        body: bytes | None,
+        extra_headers: Mapping[str, str] | None,
+        timeout: TimeoutArg,
+        response_type: object,
+    ) -> None:
+        """Send one operation for ``with_raw_response``: keep the whole answer, decode nothing yet."""
+        answer = await self._transport.request_raw(
+            method, path, params=params, body=body, extra_headers=extra_headers, timeout=timeout
+        )
+        where = f"{method} {path}"
+        parse: Callable[[bytes], object]
+        if response_type is None:
+            parse = _no_body
+        elif response_type is bytes:
+            parse = bytes
+        else:
+            parse = functools.partial(_serde.decode, tp=response_type, where=where)
+        capture.response = RawResponse(answer.status, answer.headers, answer.content, parse, where)
+
+
+def _no_body(raw: bytes) -> None:
+    """What an operation without a response body returns, whatever came back."""
 
 
 def _with_extra_body(wire: JSON, extra: Mapping[str, object]) -> JSON:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 from collections.abc import AsyncIterator
 from datetime import date
 from decimal import Decimal
@@ -10,7 +12,15 @@ import orjson
 import pytest
 from aiohttp import web
 
-from books_async import BooksClient, ConfigurationError, InvalidRequestError, Timeout
+from books_async import (
+    BooksClient,
+    ConfigurationError,
+    InvalidRequestError,
+    NotFoundError,
+    RawResponse,
+    ResponseDecodeError,
+    Timeout,
+)
 from books_async.models import (
     Invoice,
     InvoiceCreate,
@@ -275,3 +285,147 @@ async def test_extra_body_reaches_the_sandbox(books: BooksClient, sandbox: Sandb
         extra_headers={"X-Trace-Id": "t"},
     )
     assert updated.notes == "extra"
+
+
+# ---- with_raw_response
+
+
+async def test_raw_get_has_status_headers_body_and_parses_like_the_plain_call(
+    books: BooksClient, sandbox: Sandbox
+) -> None:
+    """A JSON get: status, case-insensitive headers, the bytes, exact-Decimal json(), and parse() == get()."""
+    invoice = await a_sandbox_invoice(books, sandbox)
+    raw = await books.invoices.with_raw_response.get(invoice.id)
+    assert raw.status == 200
+    assert raw.headers["Content-Type"] == raw.headers["content-type"]
+    assert raw.headers["content-type"].startswith("application/json")
+    with pytest.raises(TypeError):
+        raw.headers["x-new"] = "no"  # type: ignore[index]
+    body = raw.json()
+    assert isinstance(body, dict)
+    assert body["_id"] == invoice.id
+    assert body["total"] == invoice.total
+    assert isinstance(body["total"], Decimal)
+    parsed = raw.parse()
+    assert parsed == await books.invoices.get(invoice.id)
+    assert raw.parse() is parsed
+
+
+async def test_raw_list_create_and_delete_parse_to_what_the_plain_calls_return(
+    books: BooksClient, sandbox: Sandbox
+) -> None:
+    """A list page, a bulk create (a list) and a delete (None) through with_raw_response."""
+    assert sandbox.seed is not None
+    created = await books.invoices.with_raw_response.create(
+        [
+            an_invoice_create("RAW-1", sandbox.seed.customer_b2c),
+            an_invoice_create("RAW-2", sandbox.seed.customer_b2c),
+        ]
+    )
+    assert created.status == 201
+    invoices = created.parse()
+    assert [inv.invoice_number for inv in invoices] == ["RAW-1", "RAW-2"]
+    page = await books.invoices.with_raw_response.list(limit=5)
+    assert page.parse() == await books.invoices.list(limit=5)
+    gone = await books.invoices.with_raw_response.delete(invoices[0].id)
+    assert 200 <= gone.status < 300
+    assert gone.parse() is None
+    with pytest.raises(NotFoundError):
+        await books.invoices.get(invoices[0].id)
+
+
+async def test_raw_pdf_is_the_bytes(books: BooksClient, sandbox: Sandbox) -> None:
+    """with_raw_response.pdf(): status, application/pdf, and parse() is the same bytes as content."""
+    invoice = await a_sandbox_invoice(books, sandbox)
+    raw = await books.invoices.with_raw_response.pdf(invoice.id)
+    assert raw.status == 200
+    assert raw.headers["Content-Type"].startswith("application/pdf")
+    assert raw.content.startswith(b"%PDF-")
+    assert raw.parse() == raw.content
+    with pytest.raises(ResponseDecodeError):
+        raw.json()
+
+
+async def test_raw_body_that_does_not_match_the_spec_is_still_readable(
+    server: ScriptedServer, client: BooksClient
+) -> None:
+    """An off-spec body: the raw call does not decode; content and json() work; parse() raises like get()."""
+    off_spec = b'{"_id": "inv_9", "invoice_number": "INV-9", "total": "1,770.00", "balance": 0.10}'
+    server.script(
+        "GET", "/books/invoices/inv_9", *[respond_bytes(off_spec, "application/json") for _ in range(2)]
+    )
+    raw = await client.invoices.with_raw_response.get("inv_9")
+    assert raw.content == off_spec
+    assert raw.json() == {
+        "_id": "inv_9",
+        "invoice_number": "INV-9",
+        "total": "1,770.00",
+        "balance": Decimal("0.10"),
+    }
+    with pytest.raises(ResponseDecodeError) as from_raw:
+        raw.parse()
+    with pytest.raises(ResponseDecodeError) as from_plain:
+        await client.invoices.get("inv_9")
+    assert str(from_raw.value) == str(from_plain.value)
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ({"X-Request-Id": "req-123", "x-vercel-id": "bom1::abc"}, "req-123"),
+        ({"X-Vercel-Id": "bom1::abc"}, "bom1::abc"),
+        ({}, None),
+    ],
+)
+async def test_raw_request_id_comes_from_the_headers(
+    server: ScriptedServer, client: BooksClient, headers: dict[str, str], expected: str | None
+) -> None:
+    """request_id is x-request-id, else x-vercel-id, else None; the repr shows only it and the status."""
+    server.script("GET", f"/books/invoices/{INVOICE_ID}", respond(200, INVOICE, headers=headers))
+    raw = await client.invoices.with_raw_response.get(INVOICE_ID)
+    assert raw.request_id == expected
+    assert repr(raw) == f"<RawResponse status=200 request_id={expected!r}>"
+
+
+async def test_raw_call_still_raises_for_errors_and_local_refusals(
+    server: ScriptedServer, client: BooksClient
+) -> None:
+    """A 404 is NotFoundError and an id of '..' InvalidRequestError, as in the plain call."""
+    server.script(
+        "GET", f"/books/invoices/{INVOICE_ID}", respond(404, {"error": "not_found", "message": "no"})
+    )
+    with pytest.raises(NotFoundError):
+        await client.invoices.with_raw_response.get(INVOICE_ID)
+    with pytest.raises(InvalidRequestError):
+        await client.invoices.with_raw_response.get("..")
+    assert len(server.seen) == 1
+
+
+async def test_raw_and_plain_calls_in_concurrent_tasks_do_not_mix(
+    server: ScriptedServer, client: BooksClient
+) -> None:
+    """The raw capture belongs to its own call: a plain call running alongside still decodes."""
+    for _ in range(3):
+        raw, plain, raw_again = await asyncio.gather(
+            client.invoices.with_raw_response.get(INVOICE_ID),
+            client.invoices.get(INVOICE_ID),
+            client.invoices.with_raw_response.pdf(INVOICE_ID),
+        )
+        assert isinstance(raw, RawResponse)
+        assert isinstance(plain, Invoice)
+        assert isinstance(raw_again, RawResponse)
+    assert (await client.invoices.get(INVOICE_ID)).id == INVOICE_ID
+
+
+def test_every_generated_operation_has_a_raw_twin_with_its_signature(client: BooksClient) -> None:
+    """with_raw_response has each operation of each resource, with the same parameters."""
+    resources = [client.invoices, client.quotes, client.customers, client.products, client.services]
+    resources += [client.orgs, client.validate, client.mobile]
+    count = 0
+    for resource in resources:
+        raw = resource.with_raw_response
+        assert resource.with_raw_response is raw  # built once per resource
+        for name in type(raw).__slots__:
+            assert inspect.signature(getattr(raw, name)) == inspect.signature(getattr(resource, name))
+            count += 1
+    assert count == 34
