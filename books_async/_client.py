@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import os
+from collections.abc import Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, cast
 
 import attrs
 
+from books_async import _serde
 from books_async._config import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_MAX_RETRY_WAIT,
@@ -18,8 +21,10 @@ from books_async._config import (
 )
 from books_async._exceptions import ConfigurationError
 from books_async._limiter import Limiter, NoLimiter, limiter_for_key
+from books_async._response import RawResponse, parse_json, raw_capture, raw_response
 from books_async._retry import RetryPolicy
 from books_async._transport import Transport, normalise_base_url
+from books_async._types import JSON, NOT_GIVEN, TimeoutArg
 from books_async.resources import Customers, Invoices, Mobile, Orgs, Products, Quotes, Services, Validate
 
 if TYPE_CHECKING:
@@ -27,7 +32,7 @@ if TYPE_CHECKING:
 
     from books_async.bulk import Bulk
 
-__all__ = ["DEFAULT_BASE_URL", "BooksClient"]
+__all__ = ["DEFAULT_BASE_URL", "BooksClient", "BooksClientWithRawResponse"]
 
 DEFAULT_BASE_URL = "https://techliftdigital.in/api/v1"
 """The production API. It has no trial mode: point ``base_url`` at the sandbox to experiment."""
@@ -136,6 +141,66 @@ class BooksClient:
             self._bulk = Bulk(self)
         return self._bulk
 
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, object] | None = None,
+        json: object = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
+    ) -> object:
+        """Send any call with this client's key, limiter, retries and errors; return the parsed JSON answer.
+
+        For what the typed resources do not have (yet): ``await books.request("GET", "/books/invoices")``.
+        ``json`` is written with every ``Decimal`` exact; in the answer, numbers with a fraction are
+        ``Decimal``. An empty answer is ``None``. ``books.with_raw_response.request(...)`` gives the status,
+        headers and bytes instead.
+
+        Args:
+            method: the HTTP method; whether a failure is retried depends on it, as for every call.
+            path: below ``base_url``, starting with ``/``. Absolute URLs are refused: the key goes nowhere
+                else.
+
+        Raises:
+            ConfigurationError: a bad ``method`` or ``path``, or ``json`` that is not JSON; nothing was sent.
+            APIStatusError: the API answered with an error (a subclass per status).
+            ResponseDecodeError: the answer is not JSON.
+        """
+        verb = method.upper()
+        if not (verb.isascii() and verb.isalpha()):
+            raise ConfigurationError(f"method must be an HTTP method such as 'GET'; got {method!r}.")
+        if not path.startswith("/") or path.startswith("//"):
+            raise ConfigurationError(
+                f"path must start with a single '/' and is relative to base_url ({self.base_url}), e.g. "
+                f"'/books/invoices'; got {path!r}. Absolute URLs are refused so the key goes nowhere else."
+            )
+        body: bytes | None = None
+        if json is not None:
+            try:
+                body = _serde.dumps(cast("JSON", json))
+            except TypeError as exc:  # orjson's error; its message names the type, never the value
+                raise ConfigurationError(f"json cannot be written as JSON: {exc}.") from exc
+        where = f"{verb} {path}"
+        capture = raw_capture.get()
+        if capture is not None and capture.response is None:
+            answer = await self._transport.request_raw(
+                verb, path, params=params, body=body, extra_headers=extra_headers, timeout=timeout
+            )
+            parse = functools.partial(parse_json, where=where)
+            capture.response = RawResponse(answer.status, answer.headers, answer.content, parse, where)
+            return None  # a placeholder: the with_raw_response wrapper returns the capture
+        raw = await self._transport.request(
+            verb, path, params=params, body=body, extra_headers=extra_headers, timeout=timeout
+        )
+        return parse_json(raw, where)
+
+    @functools.cached_property
+    def with_raw_response(self) -> BooksClientWithRawResponse:
+        """:meth:`request`, answering a :class:`RawResponse` (status, headers, bytes) instead of JSON."""
+        return BooksClientWithRawResponse(self)
+
     @property
     def base_url(self) -> str:
         """The API address in use."""
@@ -179,3 +244,12 @@ class BooksClient:
     def __repr__(self) -> str:
         s = self._settings
         return f"<BooksClient base_url={s.base_url!r} auth={s.auth_scheme} key=[redacted]>"
+
+
+class BooksClientWithRawResponse:
+    """``books.with_raw_response``: :meth:`BooksClient.request` answering a :class:`RawResponse`."""
+
+    __slots__ = ("request",)
+
+    def __init__(self, client: BooksClient) -> None:
+        self.request = raw_response(client.request)

@@ -15,6 +15,7 @@ from aiohttp import web
 from books_async import (
     BooksClient,
     ConfigurationError,
+    ConflictError,
     InvalidRequestError,
     NotFoundError,
     RawResponse,
@@ -158,6 +159,8 @@ async def test_extra_headers_cannot_override_auth(
     ) as books:
         with pytest.raises(ConfigurationError) as err:
             await books.invoices.get(INVOICE_ID, extra_headers={name: "Bearer sk_other_value"})
+        with pytest.raises(ConfigurationError):
+            await books.request("GET", "/books/invoices", extra_headers={name: "sk_other_value"})
     assert name in str(err.value)
     assert "sk_other_value" not in str(err.value)
     assert SECRET not in str(err.value)
@@ -285,6 +288,118 @@ async def test_extra_body_reaches_the_sandbox(books: BooksClient, sandbox: Sandb
         extra_headers={"X-Trace-Id": "t"},
     )
     assert updated.notes == "extra"
+
+
+# ---- books.request
+
+
+async def test_request_get_parses_json_with_exact_decimals(
+    server: ScriptedServer, client: BooksClient
+) -> None:
+    """GET through books.request: the answer's 1500.00 is Decimal("1500.00"), integers stay int."""
+    server.script(
+        "GET", "/books/reports/gstr1", respond_bytes(b'{"taxable": 1500.00, "count": 3}', "application/json")
+    )
+    answer = await client.request("get", "/books/reports/gstr1", params={"month": "2026-10", "final": True})
+    assert answer == {"taxable": Decimal("1500.00"), "count": 3}
+    assert isinstance(answer, dict)
+    assert str(answer["taxable"]) == "1500.00"
+    [seen] = server.seen
+    assert seen.method == "GET"
+    assert seen.query == {"month": "2026-10", "final": "true"}
+    assert seen.headers["x-api-key"] == SECRET
+
+
+async def test_request_post_writes_decimals_exactly(server: ScriptedServer, client: BooksClient) -> None:
+    """json= is written with every Decimal's digits, as JSON, with the client's auth and content type."""
+    server.script("POST", "/books/credit-notes", respond(201, {"ok": True}))
+    answer = await client.request(
+        "POST",
+        "/books/credit-notes",
+        json={"amount": Decimal("1500.00"), "rate": Decimal("0.10"), "lines": [{"qty": 2}]},
+        extra_headers={"Idempotency-Key": "k-1"},
+    )
+    assert answer == {"ok": True}
+    [seen] = server.seen
+    assert seen.body == b'{"amount":1500.00,"rate":0.10,"lines":[{"qty":2}]}'
+    assert seen.headers["Content-Type"] == "application/json"
+    assert seen.headers["Idempotency-Key"] == "k-1"
+
+
+async def test_request_empty_answer_is_none(server: ScriptedServer, client: BooksClient) -> None:
+    """A 204 (or any empty body) is None."""
+    server.script("DELETE", "/books/credit-notes/cn-1", respond(204))
+    assert await client.request("DELETE", "/books/credit-notes/cn-1") is None
+
+
+async def test_request_maps_errors_and_retries_like_every_call(
+    server: ScriptedServer, client: BooksClient
+) -> None:
+    """The same error classes and retry policy: a GET's 503 is retried, a 409 raises ConflictError."""
+    server.script("GET", "/books/things", respond(503), respond(200, {"n": 1}))
+    server.script("POST", "/books/things", respond(409, {"error": "conflict", "message": "taken"}))
+    assert await client.request("GET", "/books/things") == {"n": 1}
+    with pytest.raises(ConflictError):
+        await client.request("POST", "/books/things", json={})
+    assert len(server.seen) == 3
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "https://evil.example/api/v1/books/invoices",
+        "http://127.0.0.1:1/books/invoices",
+        "//evil.example/books/invoices",
+        "books/invoices",
+        "",
+    ],
+)
+async def test_request_refuses_anything_but_a_path_below_base_url(
+    server: ScriptedServer, client: BooksClient, path: str
+) -> None:
+    """An absolute or scheme-relative URL, or a path without a leading /, is refused: the key stays home."""
+    with pytest.raises(ConfigurationError) as err:
+        await client.request("GET", path)
+    assert SECRET not in str(err.value)
+    assert server.seen == []
+
+
+async def test_request_refuses_bad_method_and_unwritable_json(
+    server: ScriptedServer, client: BooksClient
+) -> None:
+    """A method that is not a token, or json orjson cannot write, fails before any I/O."""
+    with pytest.raises(ConfigurationError):
+        await client.request("GE T", "/books/invoices")
+    with pytest.raises(ConfigurationError):
+        await client.request("POST", "/books/invoices", json={"when": object()})
+    assert server.seen == []
+
+
+async def test_request_against_the_sandbox(books: BooksClient, sandbox: Sandbox) -> None:
+    """Round trip through the sandbox: the same answer as the typed call, money as exact Decimal."""
+    invoice = await a_sandbox_invoice(books, sandbox)
+    answer = await books.request("GET", f"/books/invoices/{invoice.id}")
+    assert isinstance(answer, dict)
+    assert answer["_id"] == invoice.id
+    assert answer["total"] == invoice.total
+    assert isinstance(answer["total"], Decimal)
+    assert str(answer["line_items"][0]["rate"]) == "1500.00"
+
+
+async def test_request_not_json_raises_but_raw_reads_it(server: ScriptedServer, client: BooksClient) -> None:
+    """A CSV answer is a ResponseDecodeError from books.request, and plain bytes through with_raw_response."""
+    csv = b"invoice_number,total\nINV-0001,1770.00\n"
+    server.script(
+        "GET", "/books/exports/invoices.csv", respond_bytes(csv, "text/csv"), respond_bytes(csv, "text/csv")
+    )
+    with pytest.raises(ResponseDecodeError):
+        await client.request("GET", "/books/exports/invoices.csv")
+    raw = await client.with_raw_response.request("GET", "/books/exports/invoices.csv")
+    assert raw.status == 200
+    assert raw.content == csv
+    assert raw.headers["content-type"].startswith("text/csv")
+    with pytest.raises(ResponseDecodeError):
+        raw.parse()
 
 
 # ---- with_raw_response

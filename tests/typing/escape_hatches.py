@@ -50,3 +50,10 @@ async def hatches() -> None:
         assert_type(updated, Invoice)
         async for item in books.invoices.iter(extra_headers={"X-Trace-Id": "t"}, extra_query={"x": 1}):
             assert_type(item, Invoice)
+
+        answer = await books.request("POST", "/books/invoices", json={"amount": Decimal("1500.00")})
+        assert_type(answer, object)
+        raw = await books.with_raw_response.request(
+            "GET", "/books/reports/gstr1", params={"month": "2026-10"}
+        )
+        assert_type(raw, RawResponse[object])
