@@ -31,7 +31,7 @@ from books_async.models import (
     LineItemCreate,
 )
 from books_async.sandbox import Sandbox
-from tests.scripted_server import INVOICE, INVOICE_ID, Action, ScriptedServer, respond, scripted_server
+from tests.scripted_server import INVOICE, INVOICE_ID, Action, ScriptedServer, drop, respond, scripted_server
 
 SECRET = "sk_live_do_not_leak_0123456789"  # noqa: S105  # a fake key the tests hunt for
 
@@ -514,6 +514,19 @@ async def test_raw_call_still_raises_for_errors_and_local_refusals(
     with pytest.raises(InvalidRequestError):
         await client.invoices.with_raw_response.get("..")
     assert len(server.seen) == 1
+
+
+async def test_raw_delete_already_done_by_a_lost_attempt_shows_the_404_and_parses_to_none(
+    server: ScriptedServer, client: BooksClient
+) -> None:
+    """A retried DELETE meeting 404 succeeded, as in the plain call; raw shows that 404, not a made-up 204."""
+    path = f"/books/invoices/{INVOICE_ID}"
+    server.script("DELETE", path, drop(), respond(404, {"error": "not_found", "message": "gone"}))
+    raw = await client.invoices.with_raw_response.delete(INVOICE_ID)
+    assert raw.status == 404
+    assert raw.json() == {"error": "not_found", "message": "gone"}
+    assert raw.parse() is None
+    assert len(server.seen_at("DELETE", path)) == 2
 
 
 async def test_raw_and_plain_calls_in_concurrent_tasks_do_not_mix(
