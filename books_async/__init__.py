@@ -31,6 +31,7 @@ from books_async._exceptions import (
 )
 from books_async._extra import extra
 from books_async._limiter import Limiter, SlidingWindowLimiter
+from books_async._response import RawResponse
 from books_async._types import NOT_GIVEN, NotGiven
 from books_async._version import __version__
 
@@ -60,6 +61,7 @@ __all__ = [
     "PermissionDeniedError",
     "RateLimit",
     "RateLimitError",
+    "RawResponse",
     "ResponseDecodeError",
     "ServerError",
     "SlidingWindowLimiter",

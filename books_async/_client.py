@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import os
+from collections.abc import Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, cast
 
 import attrs
 
+from books_async import _serde
 from books_async._config import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_MAX_RETRY_WAIT,
@@ -18,8 +21,10 @@ from books_async._config import (
 )
 from books_async._exceptions import ConfigurationError
 from books_async._limiter import Limiter, NoLimiter, limiter_for_key
+from books_async._response import RawResponse, parse_json, raw_capture, raw_response
 from books_async._retry import RetryPolicy
 from books_async._transport import Transport, normalise_base_url
+from books_async._types import JSON, NOT_GIVEN, TimeoutArg
 from books_async.resources import Customers, Invoices, Mobile, Orgs, Products, Quotes, Services, Validate
 
 if TYPE_CHECKING:
@@ -27,7 +32,7 @@ if TYPE_CHECKING:
 
     from books_async.bulk import Bulk
 
-__all__ = ["DEFAULT_BASE_URL", "BooksClient"]
+__all__ = ["DEFAULT_BASE_URL", "BooksClient", "BooksClientWithRawResponse"]
 
 DEFAULT_BASE_URL = "https://techliftdigital.in/api/v1"
 """The production API. It has no trial mode: point ``base_url`` at the sandbox to experiment."""
@@ -61,6 +66,11 @@ class BooksClient:
         max_retry_wait: a 429 asking for a longer wait than this raises :class:`RateLimitError` at once.
         auth_scheme: send the key as ``x-api-key`` (default) or as ``Authorization: Bearer``.
         session: an ``aiohttp.ClientSession`` to use; it stays yours and is not closed by :meth:`aclose`.
+        strict_responses: refuse any answer that differs from the spec (an enum value it does not list, a
+            missing or null key, a date-time for a date, money as a string, an object for an id) with
+            :class:`ResponseDecodeError` and its path, for contract tests in CI. By default answers are read
+            tolerantly: such values read as open enum values, ``None`` (logged once), dates, Decimals, ids.
+            Unknown keys are kept in either mode (:func:`books_async.extra`).
 
     Raises:
         ConfigurationError: no key, a bad ``base_url``, or a bad setting; raised here, before any I/O.
@@ -87,6 +97,7 @@ class BooksClient:
         max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT,
         auth_scheme: Literal["x-api-key", "bearer"] = "x-api-key",
         session: aiohttp.ClientSession | None = None,
+        strict_responses: bool = False,
     ) -> None:
         key = api_key if api_key is not None else os.environ.get("BOOKS_API_KEY", "")
         if not key or not key.strip():
@@ -117,14 +128,14 @@ class BooksClient:
             retry=retry,
             session=session,
         )
-        self.invoices = Invoices(self._transport)
-        self.quotes = Quotes(self._transport)
-        self.customers = Customers(self._transport)
-        self.products = Products(self._transport)
-        self.services = Services(self._transport)
-        self.orgs = Orgs(self._transport)
-        self.validate = Validate(self._transport)
-        self.mobile = Mobile(self._transport)
+        self.invoices = Invoices(self._transport, strict_responses=strict_responses)
+        self.quotes = Quotes(self._transport, strict_responses=strict_responses)
+        self.customers = Customers(self._transport, strict_responses=strict_responses)
+        self.products = Products(self._transport, strict_responses=strict_responses)
+        self.services = Services(self._transport, strict_responses=strict_responses)
+        self.orgs = Orgs(self._transport, strict_responses=strict_responses)
+        self.validate = Validate(self._transport, strict_responses=strict_responses)
+        self.mobile = Mobile(self._transport, strict_responses=strict_responses)
         self._bulk: Bulk | None = None
 
     @property
@@ -135,6 +146,66 @@ class BooksClient:
 
             self._bulk = Bulk(self)
         return self._bulk
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, object] | None = None,
+        json: object = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
+    ) -> object:
+        """Send any call with this client's key, limiter, retries and errors; return the parsed JSON answer.
+
+        For what the typed resources do not have (yet): ``await books.request("GET", "/books/invoices")``.
+        ``json`` is written with every ``Decimal`` exact; in the answer, numbers with a fraction are
+        ``Decimal``. An empty answer is ``None``. ``books.with_raw_response.request(...)`` gives the status,
+        headers and bytes instead.
+
+        Args:
+            method: the HTTP method; whether a failure is retried depends on it, as for every call.
+            path: below ``base_url``, starting with ``/``. Absolute URLs are refused: the key goes nowhere
+                else.
+
+        Raises:
+            ConfigurationError: a bad ``method`` or ``path``, or ``json`` that is not JSON; nothing was sent.
+            APIStatusError: the API answered with an error (a subclass per status).
+            ResponseDecodeError: the answer is not JSON.
+        """
+        verb = method.upper()
+        if not (verb.isascii() and verb.isalpha()):
+            raise ConfigurationError(f"method must be an HTTP method such as 'GET'; got {method!r}.")
+        if not path.startswith("/") or path.startswith("//"):
+            raise ConfigurationError(
+                f"path must start with a single '/' and is relative to base_url ({self.base_url}), e.g. "
+                f"'/books/invoices'; got {path!r}. Absolute URLs are refused so the key goes nowhere else."
+            )
+        body: bytes | None = None
+        if json is not None:
+            try:
+                body = _serde.dumps(cast("JSON", json))
+            except TypeError as exc:  # orjson's error; its message names the type, never the value
+                raise ConfigurationError(f"json cannot be written as JSON: {exc}.") from exc
+        where = f"{verb} {path}"
+        capture = raw_capture.get()
+        if capture is not None and capture.response is None:
+            answer = await self._transport.request_raw(
+                verb, path, params=params, body=body, extra_headers=extra_headers, timeout=timeout
+            )
+            parse = functools.partial(parse_json, where=where)
+            capture.response = RawResponse(answer.status, answer.headers, answer.content, parse, where)
+            return None  # a placeholder: the with_raw_response wrapper returns the capture
+        raw = await self._transport.request(
+            verb, path, params=params, body=body, extra_headers=extra_headers, timeout=timeout
+        )
+        return parse_json(raw, where)
+
+    @functools.cached_property
+    def with_raw_response(self) -> BooksClientWithRawResponse:
+        """:meth:`request`, answering a :class:`RawResponse` (status, headers, bytes) instead of JSON."""
+        return BooksClientWithRawResponse(self)
 
     @property
     def base_url(self) -> str:
@@ -179,3 +250,12 @@ class BooksClient:
     def __repr__(self) -> str:
         s = self._settings
         return f"<BooksClient base_url={s.base_url!r} auth={s.auth_scheme} key=[redacted]>"
+
+
+class BooksClientWithRawResponse:
+    """``books.with_raw_response``: :meth:`BooksClient.request` answering a :class:`RawResponse`."""
+
+    __slots__ = ("request",)
+
+    def __init__(self, client: BooksClient) -> None:
+        self.request = raw_response(client.request)

@@ -6,57 +6,96 @@ encoding, validation, sending and decoding live here, once.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
-from typing import TypeVar, overload
+import functools
+from collections.abc import Callable, Mapping
+from typing import TypeVar, cast, overload
+from urllib.parse import quote
 
 from books_async import _serde
-from books_async._exceptions import ErrorDetail, InvalidRequestError
+from books_async._exceptions import (
+    ConfigurationError,
+    ErrorDetail,
+    InvalidRequestError,
+    ResponseDecodeError,
+    WriteAcceptedError,
+)
 from books_async._request_checks import validate_request
+from books_async._response import RawCapture, RawResponse, raw_capture
 from books_async._transport import Transport
-from books_async._types import NOT_GIVEN, TimeoutArg
+from books_async._types import JSON, NOT_GIVEN, TimeoutArg
 
 __all__ = ["Resource"]
 
 T = TypeVar("T")
 
-# Every path parameter in the spec is `components/parameters/Id`, a MongoDB ObjectId. Checking it here
-# turns a typo into an error naming the argument instead of a 404 that costs a request.
-_OBJECT_ID = re.compile(r"[0-9a-f]{24}")
+# URL normalisation turns `/invoices/..` into `/`: a DELETE of ".." would reach another resource.
+_DOT_SEGMENTS = frozenset({".", ".."})
+# POSTs that change nothing (the reference: "Pre-validates a payload"): an unreadable answer is no write.
+_READ_ONLY_POSTS = frozenset({"/books/validate"})
 
 
 class Resource:
-    """One API resource (``books.invoices``, ``books.orgs``...) bound to a transport."""
+    """One API resource (``books.invoices``, ``books.orgs``...) bound to a transport.
 
-    __slots__ = ("_transport",)
+    Every operation also takes ``extra_headers``, ``extra_query`` and, when it has a body, ``extra_body``:
+    sent as given, on top of what the spec describes, for what the API accepts and the spec does not know
+    yet. ``extra_body``'s keys are added to the body (to each item of a bulk body) after the model is
+    turned into JSON, replacing the model's own; auth headers cannot be overridden.
+    """
 
-    def __init__(self, transport: Transport) -> None:
+    __slots__ = ("_strict", "_transport")
+
+    def __init__(self, transport: Transport, *, strict_responses: bool = False) -> None:
         self._transport = transport
+        self._strict = strict_responses
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self._transport.base_url}>"
 
     @staticmethod
     def _path(template: str, /, **values: object) -> str:
-        """Fill ``template``'s ``{name}`` slots, refusing anything but an ObjectId before any request.
+        """Fill ``template``'s ``{name}`` slots, each value percent-encoded as exactly one path segment.
+
+        Ids are not checked against a format (the spec's ObjectId is our inference, not the API's rule);
+        only what would change which resource the request reaches is refused, before any request.
 
         Raises:
-            InvalidRequestError: a value is not a 24-character lowercase hex id.
+            InvalidRequestError: a value is not a string, is empty, or is ``.`` or ``..``.
         """
         for name, value in values.items():
-            if not isinstance(value, str) or not _OBJECT_ID.fullmatch(value):
-                raise InvalidRequestError(
-                    f"Invalid {name}: expected a 24-character lowercase hex id, got {value!r}.",
-                    [ErrorDetail(path=(name,), message="Invalid id", code="invalid_string")],
-                )
+            if isinstance(value, str) and value and value not in _DOT_SEGMENTS:
+                # Ids as the API makes them (hex ObjectIds) need no quoting, and this test costs less.
+                if not (value.isascii() and value.isalnum()):
+                    values[name] = quote(value, safe="")  # `values` is this call's own kwargs dict
+                continue
+            if isinstance(value, str):
+                problem, code = f"{value!r} cannot be an id", "invalid_string"
+            else:
+                problem, code = f"expected a string id, got {type(value).__name__}", "invalid_type"
+            raise InvalidRequestError(
+                f"Invalid {name}: {problem}. Pass the object's id as the API returned it.",
+                [ErrorDetail(path=(name,), message="Invalid id", code=code)],
+            )
         return template.format_map(values)
 
     @staticmethod
-    def _encode(body: object) -> bytes | None:
+    def _encode(
+        body: object, body_model: type | None, extra_body: Mapping[str, object] | None
+    ) -> bytes | None:
         if body is NOT_GIVEN or body is None:
-            return None
-        validate_request(body)
-        return _serde.dumps(_serde.unstructure_request(body))
+            if not extra_body:
+                return None
+            wire: JSON = {}
+        else:
+            # The operation's model lets a plain dict body be checked like the model it stands for.
+            validate_request(body, body_model)
+            wire = _serde.unstructure_request(body)
+        if extra_body:
+            wire = _with_extra_body(wire, extra_body)
+        try:
+            return _serde.dumps(wire)
+        except TypeError as exc:  # orjson's error; its message names the type, never the value
+            raise ConfigurationError(f"The request body cannot be written as JSON: {exc}.") from exc
 
     @overload
     async def _request(
@@ -67,6 +106,10 @@ class Resource:
         response_type: type[T],
         params: Mapping[str, object] | None = ...,
         body: object = ...,
+        body_model: type | None = ...,
+        extra_headers: Mapping[str, str] | None = ...,
+        extra_query: Mapping[str, object] | None = ...,
+        extra_body: Mapping[str, object] | None = ...,
         timeout: TimeoutArg = ...,
     ) -> T: ...
 
@@ -79,6 +122,10 @@ class Resource:
         response_type: None,
         params: Mapping[str, object] | None = ...,
         body: object = ...,
+        body_model: type | None = ...,
+        extra_headers: Mapping[str, str] | None = ...,
+        extra_query: Mapping[str, object] | None = ...,
+        extra_body: Mapping[str, object] | None = ...,
         timeout: TimeoutArg = ...,
     ) -> None: ...
 
@@ -90,15 +137,28 @@ class Resource:
         response_type: type[T] | None,
         params: Mapping[str, object] | None = None,
         body: object = NOT_GIVEN,
+        body_model: type | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
+        extra_body: Mapping[str, object] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
     ) -> T | None:
         """Send one operation and decode its answer into ``response_type`` (``None``: no body)."""
-        raw = await self._transport.request(
-            method, path, params=params, body=self._encode(body), timeout=timeout
-        )
+        data = self._encode(body, body_model, extra_body)
+        if extra_query:
+            params = {**params, **extra_query} if params else extra_query
+        capture = raw_capture.get()
+        if capture is not None and capture.response is None:
+            await self._capture(capture, method, path, params, data, extra_headers, timeout, response_type)
+            return None  # a placeholder: the with_raw_response wrapper returns the capture
         if response_type is None:
+            await self._transport.request(
+                method, path, params=params, body=data, extra_headers=extra_headers, timeout=timeout
+            )
             return None
-        return _serde.decode(raw, response_type, where=f"{method} {path}")
+        return cast(
+            T, await self._send_and_decode(method, path, params, data, extra_headers, timeout, response_type)
+        )
 
     async def _request_union(
         self,
@@ -108,13 +168,58 @@ class Resource:
         response_type: object,
         params: Mapping[str, object] | None = None,
         body: object = NOT_GIVEN,
+        body_model: type | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
+        extra_body: Mapping[str, object] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
     ) -> object:
         """Like :meth:`_request`, for answers typed as a union (one object or a list of them)."""
-        raw = await self._transport.request(
-            method, path, params=params, body=self._encode(body), timeout=timeout
+        data = self._encode(body, body_model, extra_body)
+        if extra_query:
+            params = {**params, **extra_query} if params else extra_query
+        capture = raw_capture.get()
+        if capture is not None and capture.response is None:
+            await self._capture(capture, method, path, params, data, extra_headers, timeout, response_type)
+            return None  # a placeholder: the with_raw_response wrapper returns the capture
+        return await self._send_and_decode(method, path, params, data, extra_headers, timeout, response_type)
+
+    async def _send_and_decode(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, object] | None,
+        body: bytes | None,
+        extra_headers: Mapping[str, str] | None,
+        timeout: TimeoutArg,
+        response_type: object,
+    ) -> object:
+        if method == "GET" or path in _READ_ONLY_POSTS:
+            raw = await self._transport.request(
+                method, path, params=params, body=body, extra_headers=extra_headers, timeout=timeout
+            )
+            return _serde.decode(raw, response_type, where=f"{method} {path}", strict=self._strict)
+        # A write: its status is kept, so an answer that cannot be read still says the write happened.
+        answer = await self._transport.request_raw(
+            method, path, params=params, body=body, extra_headers=extra_headers, timeout=timeout
         )
-        return _serde.decode(raw, response_type, where=f"{method} {path}")
+        return self._decode(answer.content, response_type, method, path, answer.status)
+
+    def _decode(self, raw: bytes, response_type: object, method: str, path: str, status: int) -> object:
+        """Decode a 2xx answer, strictly if the client says so.
+
+        Raises:
+            WriteAcceptedError: the answer of a write could not be read; the write happened all the same.
+            ResponseDecodeError: the answer of a read could not be read.
+        """
+        where = f"{method} {path}"
+        try:
+            return _serde.decode(raw, response_type, where=where, strict=self._strict)
+        except ResponseDecodeError as exc:
+            if method == "GET" or path in _READ_ONLY_POSTS:
+                exc.status, exc.body = status, raw
+                raise
+            raise accepted_write_error(exc, method, path, status, raw, self._transport.base_url) from exc
 
     async def _request_bytes(
         self,
@@ -122,7 +227,77 @@ class Resource:
         path: str,
         *,
         params: Mapping[str, object] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
     ) -> bytes:
         """Send one operation and return its raw body (PDFs)."""
-        return await self._transport.request(method, path, params=params, timeout=timeout)
+        if extra_query:
+            params = {**params, **extra_query} if params else extra_query
+        capture = raw_capture.get()
+        if capture is not None and capture.response is None:
+            await self._capture(capture, method, path, params, None, extra_headers, timeout, bytes)
+            return b""  # a placeholder: the with_raw_response wrapper returns the capture
+        return await self._transport.request(
+            method, path, params=params, extra_headers=extra_headers, timeout=timeout
+        )
+
+    async def _capture(
+        self,
+        capture: RawCapture,
+        method: str,
+        path: str,
+        params: Mapping[str, object] | None,
+        body: bytes | None,
+        extra_headers: Mapping[str, str] | None,
+        timeout: TimeoutArg,
+        response_type: object,
+    ) -> None:
+        """Send one operation for ``with_raw_response``: keep the whole answer, decode nothing yet."""
+        answer = await self._transport.request_raw(
+            method, path, params=params, body=body, extra_headers=extra_headers, timeout=timeout
+        )
+        where = f"{method} {path}"
+        parse: Callable[[bytes], object]
+        if response_type is None:
+            parse = _no_body
+        elif response_type is bytes:
+            parse = bytes
+        else:
+            parse = functools.partial(
+                self._decode, response_type=response_type, method=method, path=path, status=answer.status
+            )
+        capture.response = RawResponse(answer.status, answer.headers, answer.content, parse, where)
+
+
+def accepted_write_error(
+    cause: ResponseDecodeError, method: str, path: str, status: int, raw: bytes, base_url: str
+) -> WriteAcceptedError:
+    """The error for a write the API accepted (2xx) but whose answer was unreadable: never "retry"."""
+    why = str(cause).removeprefix(f"{method} {path}: ")
+    return WriteAcceptedError(
+        f"{method} {path} -> {status}: the API accepted this write, but its answer could not be read, so the "
+        f"write happened: do not send it again. Read the object back (by its number or id) or use .body. "
+        f"Why: {why}",
+        status=status,
+        body=raw,
+        method=method,
+        url=base_url + path,
+    )
+
+
+def _no_body(raw: bytes) -> None:
+    """What an operation without a response body returns, whatever came back."""
+
+
+def _with_extra_body(wire: JSON, extra: Mapping[str, object]) -> JSON:
+    """Return the wire body with ``extra``'s keys added (replacing the model's), in each item of a bulk body.
+
+    Raises:
+        ConfigurationError: the body is not a JSON object or an array of them, so has nowhere to put them.
+    """
+    if isinstance(wire, dict):
+        return cast("JSON", {**wire, **extra})
+    if isinstance(wire, list) and all(isinstance(item, dict) for item in wire):
+        return cast("JSON", [{**cast("dict[str, JSON]", item), **extra} for item in wire])
+    raise ConfigurationError("extra_body needs a JSON object body (or an array of them) to add its keys to.")

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Literal, NoReturn, TypeVar
+from typing import Literal, NamedTuple, NoReturn, TypeVar, cast
 from urllib.parse import unquote, urlsplit
 
 import aiohttp
@@ -45,7 +45,7 @@ from books_async._retry import RetryPolicy, parse_retry_after
 from books_async._types import NOT_GIVEN, TimeoutArg
 from books_async._version import __version__
 
-__all__ = ["MAX_BODY_BYTES", "ByteStream", "Transport"]
+__all__ = ["MAX_BODY_BYTES", "ByteStream", "RawAnswer", "Transport"]
 
 T = TypeVar("T")
 
@@ -82,6 +82,9 @@ _HINTS: dict[type[APIStatusError], str] = {
     ),
     ServerError: "The API failed; safe requests were already retried. Try again later.",
 }
+
+# extra_headers may add or replace any header but these: the key goes only where the client puts it.
+_AUTH_HEADERS = frozenset({"x-api-key", "authorization"})
 
 _FILENAME = re.compile(r"""filename\*?=(?:UTF-8'')?"?([^";]+)"?""", re.IGNORECASE)
 
@@ -126,12 +129,63 @@ def _query_value(value: object) -> str:
     )
 
 
+def _merge_headers(base: Mapping[str, str], extra: Mapping[str, str]) -> dict[str, str]:
+    """Return ``base`` with ``extra`` added, a name in ``extra`` replacing ``base``'s in any letter case.
+
+    Raises:
+        ConfigurationError: ``extra`` names an auth header, or holds a non-str or a line break. The
+            message names the header, never its value.
+    """
+    merged = dict(base)
+    names = {name.lower(): name for name in base}
+    # Typed as str, but a caller's int or None would otherwise reach aiohttp and fail mid-call.
+    for name, value in cast("Mapping[object, object]", extra).items():
+        if not isinstance(name, str) or not isinstance(value, str):
+            raise ConfigurationError(f"extra_headers: names and values must be str; check {name!r}.")
+        lowered = name.lower()
+        if lowered in _AUTH_HEADERS:
+            raise ConfigurationError(
+                f"extra_headers may not set {name!r}: the client sends the API key itself "
+                "(BooksClient(api_key=..., auth_scheme=...))."
+            )
+        # Caught here, before any I/O: aiohttp would raise a bare ValueError in the middle of the call.
+        if not name or any(char in name or char in value for char in "\r\n\x00"):
+            raise ConfigurationError(
+                f"extra_headers: {name!r} is empty or its name or value has a line break."
+            )
+        replaced = names.pop(lowered, None)
+        if replaced is not None:
+            del merged[replaced]
+        merged[name] = value
+        names[lowered] = name
+    return merged
+
+
 def _nothing() -> None:
     """What a limiter without ``release()`` is told when an answer arrives."""
 
 
+class RawAnswer(NamedTuple):
+    """A 2xx answer as it arrived: status, headers (read-only, any letter case) and body."""
+
+    status: int
+    headers: Mapping[str, str]
+    content: bytes
+
+
+async def _read_body(response: aiohttp.ClientResponse) -> bytes:
+    return await response.read()
+
+
+async def _read_answer(response: aiohttp.ClientResponse) -> RawAnswer:
+    return RawAnswer(response.status, response.headers, await response.read())
+
+
 class _AlreadyDeletedError(Exception):
     """A retried DELETE met 404: an earlier attempt whose answer was lost did the deletion."""
+
+    def __init__(self, answer: RawAnswer) -> None:
+        self.answer = answer
 
 
 class ByteStream:
@@ -267,24 +321,43 @@ class Transport:
         *,
         params: Mapping[str, object] | None = None,
         body: bytes | None = None,
+        extra_headers: Mapping[str, str] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
     ) -> bytes:
         """Send one call (with retries) and return the body of its 2xx answer.
 
+        ``extra_headers`` are added to (or replace) the client's own, except the auth headers.
+
         Raises:
+            ConfigurationError: ``extra_headers`` tries to set an auth header; nothing was sent.
             PayloadTooLargeError: ``body`` is over 5 MB; nothing was sent.
             APIStatusError: the API answered with an error (a subclass per status).
             OutcomeUnknownError: a POST failed after it may have been processed.
             APIConnectionError: no answer, after retries where they were safe.
         """
-
-        async def read(response: aiohttp.ClientResponse) -> bytes:
-            return await response.read()
-
         try:
-            return await self._call(method, path, params, body, timeout, read)
+            return await self._call(method, path, params, body, extra_headers, timeout, _read_body)
         except _AlreadyDeletedError:
             return b""
+
+    async def request_raw(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, object] | None = None,
+        body: bytes | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
+    ) -> RawAnswer:
+        """Like :meth:`request`, returning the answer's status and headers with its body.
+
+        A DELETE whose lost answer had already deleted the object answers with the 404 that showed it.
+        """
+        try:
+            return await self._call(method, path, params, body, extra_headers, timeout, _read_answer)
+        except _AlreadyDeletedError as gone:
+            return gone.answer
 
     @asynccontextmanager
     async def stream(
@@ -306,7 +379,7 @@ class Transport:
             opened.append(response)
             return ByteStream(response)
 
-        body_stream = await self._call(method, path, params, None, timeout, keep_open, stream=True)
+        body_stream = await self._call(method, path, params, None, None, timeout, keep_open, stream=True)
         try:
             yield body_stream
         finally:
@@ -319,6 +392,7 @@ class Transport:
         path: str,
         params: Mapping[str, object] | None,
         body: bytes | None,
+        extra_headers: Mapping[str, str] | None,
         timeout: TimeoutArg,
         on_success: Callable[[aiohttp.ClientResponse], Awaitable[T]],
         *,
@@ -333,11 +407,13 @@ class Transport:
                 method=method,
                 url=self.base_url + path,
             )
+        headers = self._headers if body is None else self._json_headers
+        if extra_headers:
+            headers = _merge_headers(headers, extra_headers)
         session = self._get_session()
         limits = self._resolve_timeout(timeout)
         url = self.base_url + path
         query = self._params(params)
-        headers = self._headers if body is None else self._json_headers
         loop = asyncio.get_running_loop()
         deadline: float | None = None
         ambiguous_delete = False
@@ -370,12 +446,12 @@ class Transport:
                 finally:
                     if not stream:
                         response.release()
-                self._raise_for_status(method, path, response.status, raw, response.headers)
-            except BooksError as exc:
-                if isinstance(exc, NotFoundError) and ambiguous_delete:
+                if response.status == 404 and ambiguous_delete:
                     # An earlier attempt whose answer we lost did delete it: the caller's intent is met.
                     log.debug("%s %s -> 404 after an unanswered attempt: already deleted", method, path)
-                    raise _AlreadyDeletedError from exc
+                    raise _AlreadyDeletedError(RawAnswer(response.status, response.headers, raw))
+                self._raise_for_status(method, path, response.status, raw, response.headers)
+            except BooksError as exc:
                 delay = self.retry.delay_for(attempt, exc, method)
                 if isinstance(exc, RateLimitError):
                     self.rate_limited += 1

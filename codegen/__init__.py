@@ -123,11 +123,14 @@ class Operation:
     query_params: list[Param]
     body_type: str | None
     body_required: bool
+    body_model: str | None
     return_type: str
     response_type: str | None
     returns_bytes: bool
     union_response: bool
     operation_id: str
+    overloads: list[tuple[str, str]] = field(default_factory=list)
+    """(body type, return type) per overload of a one-or-many operation (one in one out, many in many out)."""
 
 
 @dataclass
@@ -268,6 +271,38 @@ class SpecReader:
             res.needs.add(py)
         return py
 
+    def body_model(self, schema: Mapping[str, object], res: Resource) -> str | None:
+        """Return the model a request body is checked against: the body's model, or a bulk body's item.
+
+        `None` when the body names no model, or several (a dict body then has nothing to be checked by).
+        """
+        names: set[str] = set()
+        pending = [schema]
+        while pending:
+            node = pending.pop()
+            ref = node.get("$ref")
+            if isinstance(ref, str):
+                names.add(ref.rsplit("/", 1)[-1])
+            for key in ("oneOf", "anyOf", "allOf"):
+                pending.extend(cast("list[Mapping[str, object]]", node.get(key) or []))
+            items = node.get("items")
+            if isinstance(items, Mapping):
+                pending.append(items)
+        # A $ref to a scalar alias (typed `str` in signatures) is not a model.
+        models = names & res.model_names
+        return models.pop() if len(names) == 1 and models else None
+
+    @staticmethod
+    def one_or_many(schema: Mapping[str, object]) -> Mapping[str, object] | None:
+        """Return X when ``schema`` is `X` or an array of X (a bulk body or answer), else None."""
+        variants = schema.get("oneOf") or schema.get("anyOf")
+        if not isinstance(variants, list) or len(variants) != 2:
+            return None
+        for one, many in (variants, variants[::-1]):
+            if isinstance(many, Mapping) and many.get("type") == "array" and many.get("items") == one:
+                return cast("Mapping[str, object]", one)
+        return None
+
     def operations(self) -> Iterator[tuple[str, str, Mapping[str, object], list[object]]]:
         """Yield (method, path, operation, path-level parameters) in spec order."""
         paths = cast("Mapping[str, Mapping[str, object]]", self.spec.get("paths") or {})
@@ -358,6 +393,8 @@ class SpecReader:
 
         body_type: str | None = None
         body_required = False
+        body_model: str | None = None
+        body_schema: Mapping[str, object] = {}
         if "requestBody" in op:
             body = self.resolve(cast("Mapping[str, object]", op["requestBody"]))
             content = cast("Mapping[str, Mapping[str, object]]", body.get("content") or {})
@@ -365,11 +402,14 @@ class SpecReader:
                 raise CodegenError(
                     f"{where}: request body must be application/json only, got {list(content)}"
                 )
-            schema = cast("Mapping[str, object]", content["application/json"].get("schema") or {})
+            body_schema = schema = cast(
+                "Mapping[str, object]", content["application/json"].get("schema") or {}
+            )
             body_type = self.py_type(schema, f"{where} body", res, list_name="Sequence")
             if "Sequence[" in body_type:
                 res.needs.add("Sequence")
             body_required = bool(body.get("required"))
+            body_model = self.body_model(schema, res)
 
         responses = cast("Mapping[str, object]", op.get("responses") or {})
         ok = sorted(code for code in map(str, responses) if code.startswith("2"))
@@ -378,12 +418,20 @@ class SpecReader:
         response = self.resolve(cast("Mapping[str, object]", responses[ok[0]]))
         content = cast("Mapping[str, Mapping[str, object]]", response.get("content") or {})
         returns_bytes = False
+        overloads: list[tuple[str, str]] = []
         if not content:
             return_type, response_type = "None", "None"
         elif list(content) == ["application/json"]:
             schema = cast("Mapping[str, object]", content["application/json"].get("schema") or {})
             return_type = self.py_type(schema, f"{where} {ok[0]} response", res, list_name=list_name)
             response_type = return_type
+            one_in, one_out = self.one_or_many(body_schema), self.one_or_many(schema)
+            if one_in is not None and one_out is not None:
+                # One in gives one out, a list in a list out: worth an overload, so callers need no cast.
+                body_one = self.py_type(one_in, f"{where} body", res, list_name="Sequence")
+                answer_one = self.py_type(one_out, f"{where} {ok[0]} response", res, list_name=list_name)
+                overloads = [(body_one, answer_one), (f"Sequence[{body_one}]", f"{list_name}[{answer_one}]")]
+                res.needs.add("overload")
         elif all(kind in ("application/pdf", "application/octet-stream") for kind in content):
             return_type, response_type, returns_bytes = "bytes", None, True
         else:
@@ -403,11 +451,13 @@ class SpecReader:
             query_params=query_params,
             body_type=body_type,
             body_required=body_required,
+            body_model=body_model,
             return_type=return_type,
             response_type=response_type,
             returns_bytes=returns_bytes,
             union_response=union_response,
             operation_id=op_id,
+            overloads=overloads,
         )
 
 

@@ -76,6 +76,11 @@ class Seen:
     path: str
     headers: Mapping[str, str]
     body: bytes
+    raw_path: str
+    """The path and query string exactly as they arrived, still percent-encoded."""
+    query: Mapping[str, str]
+    header_pairs: list[tuple[str, str]]
+    """Every header line, repeats included (``headers`` keeps one value per name)."""
 
 
 Action = Callable[[web.Request, bytes], "asyncio.Future[web.StreamResponse] | Any"]
@@ -135,7 +140,18 @@ class ScriptedServer:
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         raw = await request.read()
-        self.seen.append(Seen(time.monotonic(), request.method, request.path, dict(request.headers), raw))
+        self.seen.append(
+            Seen(
+                time.monotonic(),
+                request.method,
+                request.path,
+                dict(request.headers),
+                raw,
+                request.raw_path,
+                dict(request.query),
+                list(request.headers.items()),
+            )
+        )
         queue = self.scripts.get((request.method, request.path))
         action = queue.popleft() if queue else self.default
         return await action(request, raw)

@@ -292,8 +292,15 @@ def test_generated_resources_have_one_async_method_per_operation(spec: Node) -> 
             if (resolved := _resolve(spec, raw))["in"] == "query"
         ]
         keyword = [p.name for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY]
-        assert set(keyword) == {*query, "timeout"}, f"{method} {path}"
+        extras = {"extra_headers", "extra_query"} | ({"extra_body"} if "requestBody" in op else set())
+        assert set(keyword) == {*query, *extras, "timeout"}, f"{method} {path}"
+        assert all(p.default is None for p in params if p.name in extras)
         assert all(p.default is NOT_GIVEN for p in params if p.name in query and p.default is not p.empty)
+        if "requestBody" in op:
+            # The model a dict body is checked against: for a bulk `X | X[]` body, the item model X.
+            body_schema = _resolve(spec, cast("Node", op["requestBody"]))["content"]["application/json"]
+            refs = re.findall(r"#/components/schemas/(\w+)", str(body_schema))
+            assert f"body_model={refs[0]}," in inspect.getsource(func), f"{method} {path}"
         count += 1
     assert count == 34
 

@@ -1,12 +1,10 @@
-"""``books.invoices``: the generated operations plus ``iter()``, typed bulk ``create`` and number look-up."""
+"""``books.invoices``: the generated operations plus ``iter()`` and number look-up."""
 
 from __future__ import annotations
 
-import builtins
-from collections.abc import AsyncIterator, Sequence
-from typing import overload
+from collections.abc import AsyncIterator, Mapping
 
-from books_async._generated.models import Invoice, InvoiceCreate, InvoiceStatus
+from books_async._generated.models import Invoice, InvoiceStatus
 from books_async._generated.resources.invoices import InvoicesResource
 from books_async._pagination import MAX_PAGE_SIZE, iterate_pages
 from books_async._types import NOT_GIVEN, NotGiven, TimeoutArg
@@ -15,29 +13,19 @@ __all__ = ["Invoices"]
 
 
 class Invoices(InvoicesResource):
-    """GST tax invoices: list, create (one or bulk), update, delete, PDF, send and payments."""
+    """GST tax invoices: list, create (one or bulk), update, delete, PDF, send and payments.
 
-    @overload
-    async def create(self, body: InvoiceCreate, /, *, timeout: TimeoutArg = ...) -> Invoice: ...
-    @overload
-    async def create(
-        self, body: Sequence[InvoiceCreate], /, *, timeout: TimeoutArg = ...
-    ) -> builtins.list[Invoice]: ...
-    async def create(
-        self, body: InvoiceCreate | Sequence[InvoiceCreate], /, *, timeout: TimeoutArg = NOT_GIVEN
-    ) -> Invoice | builtins.list[Invoice]:
-        """Create one invoice (returns it) or many atomically (returns them in order).
-
-        For thousands of invoices use ``books.bulk.create_invoices``, which packs them into as few requests
-        as the 5 MB body limit allows and reports per item.
-        """
-        return await super().create(body, timeout=timeout)
+    For thousands of invoices use ``books.bulk.create_invoices``: it packs them into as few requests as the
+    5 MB body limit allows, and reports per item.
+    """
 
     def iter(
         self,
         *,
         status: InvoiceStatus | NotGiven = NOT_GIVEN,
         search: str | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
     ) -> AsyncIterator[Invoice]:
         """Yield every matching invoice, following pages until the last.
@@ -46,7 +34,13 @@ class Invoices(InvoicesResource):
         """
         return iterate_pages(
             lambda page: self.list(
-                status=status, search=search, page=page, limit=MAX_PAGE_SIZE, timeout=timeout
+                status=status,
+                search=search,
+                page=page,
+                limit=MAX_PAGE_SIZE,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                timeout=timeout,
             )
         )
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 
 from books_async._generated.models import Service
 from books_async._generated.resources.services import ServicesResource
@@ -16,9 +16,21 @@ class Services(ServicesResource):
     """The catalogue services with SAC codes: list, create, get, update and delete."""
 
     def iter(
-        self, *, search: str | NotGiven = NOT_GIVEN, timeout: TimeoutArg = NOT_GIVEN
+        self,
+        *,
+        search: str | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
     ) -> AsyncIterator[Service]:
         """Yield every matching item, following pages until the last (100 per request)."""
         return iterate_pages(
-            lambda page: self.list(search=search, page=page, limit=MAX_PAGE_SIZE, timeout=timeout)
+            lambda page: self.list(
+                search=search,
+                page=page,
+                limit=MAX_PAGE_SIZE,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                timeout=timeout,
+            )
         )

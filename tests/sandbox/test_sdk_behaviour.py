@@ -221,6 +221,8 @@ async def test_validation_certain_problems_are_refused_before_sending(
             )
         )
     assert "check character" in gstin.value.details[0].message
+    with pytest.raises(InvalidRequestError):
+        await books.invoices.get("..")  # would reach the collection, not an invoice
     assert list(sandbox.request_log) == []
 
 
