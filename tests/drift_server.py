@@ -178,8 +178,8 @@ def _datetime_dates(body: object) -> object:
 
 def _string_money(body: object) -> None:
     for obj in _objects(body):
-        if "pages" in obj and "limit" in obj:
-            continue  # pagination's `total` is a count, not money
+        if {"pages", "limit"} <= obj.keys() or {"draft", "void"} <= obj.keys():
+            continue  # pagination's `total` and the dashboard's `paid` are counts, not money
         for key in _MONEY.intersection(obj):
             value = obj[key]
             if isinstance(value, int | Decimal) and not isinstance(value, bool):
