@@ -297,10 +297,12 @@ class _Doctor:
         before, after = set(_ids(first)), set(_ids(second))
         pagination = _pagination(second)
         said = f" (and says page {_number(pagination.get('page'))})" if pagination is not None else ""
-        if not after:
+        if not _rows(second):
             return Check(
                 "page_advances", title, "breaks", f"{where} is empty though page 1 says there is more"
             )
+        if not (before and after):
+            return Check("page_advances", title, "unknown", "the rows have no `_id` to compare")
         if after <= before:
             return Check(
                 "page_advances",
