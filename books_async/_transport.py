@@ -191,14 +191,21 @@ class _AlreadyDeletedError(Exception):
 class ByteStream:
     """A response body being received; read it with :meth:`chunks` inside :meth:`Transport.stream`."""
 
-    __slots__ = ("_response", "content_length", "filename")
+    __slots__ = ("_content_type", "_response", "content_length", "filename")
 
     def __init__(self, response: aiohttp.ClientResponse) -> None:
         self._response = response
         self.content_length: int | None = response.content_length
+        # aiohttp reports application/octet-stream for an answer without the header; None says it was absent.
+        self._content_type = response.content_type if "Content-Type" in response.headers else None
         match = _FILENAME.search(response.headers.get("Content-Disposition", ""))
         self.filename: str | None = unquote(match.group(1)) if match else None
         """The file name the server suggests. Untrusted: never use it as a path without sanitising."""
+
+    @property
+    def content_type(self) -> str | None:
+        """The media type the server declared, without parameters (``application/pdf``); None if none."""
+        return self._content_type
 
     async def chunks(self, size: int = 64 * 1024) -> AsyncIterator[bytes]:
         """Yield the body in chunks of at most ``size`` bytes, as they arrive.

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import aiohttp
 import pytest
+from aiohttp import web
 
 from books_async import (
     APIConnectionError,
@@ -385,3 +386,15 @@ def test_client_built_without_a_running_loop_works_inside_one() -> None:
 
     assert asyncio.run(main()) == INVOICE_ID
     assert books.closed
+
+
+async def test_stream_reports_the_declared_content_type_without_parameters(server: ScriptedServer) -> None:
+    """A streamed body says which media type the server declared (the doctor checks PDFs with it)."""
+
+    async def pdf(request: web.Request, raw: bytes) -> web.StreamResponse:
+        return web.Response(body=b"%PDF-1.7\n", headers={"Content-Type": "application/pdf; name=x.pdf"})
+
+    server.script("GET", INVOICE_PATH + "/pdf", pdf)
+    async with client_for(server) as books, books._transport.stream("GET", INVOICE_PATH + "/pdf") as body:
+        assert body.content_type == "application/pdf"
+        assert b"".join([chunk async for chunk in body.chunks()]) == b"%PDF-1.7\n"

@@ -6,11 +6,14 @@ Commands::
     books-async sandbox [...]                                           run the sandbox (its own options)
     books-async invoices list [--status S] [--search Q] [--limit N] [--json]
     books-async invoices download-pdfs [--status S] --out DIR [--concurrency N] [--no-overwrite]
+    books-async doctor [--api-key KEY] [--base-url URL] [--json] [--validate]
 
 The ``invoices`` commands work on a real account: the key comes from ``BOOKS_API_KEY``, the address from
 ``--base-url`` or ``BOOKS_BASE_URL``. A :class:`~books_async.BooksError` (no key, a refused key, the quota
-spent, no connection) is one line on stderr and exit status 1; Ctrl-C is 130. This package is the only place
-``asyncio.run`` and ``logging.basicConfig`` are called.
+spent, no connection) is one line on stderr and exit status 1; Ctrl-C is 130. ``doctor`` reads the account
+with GET requests only and compares its answers with the spec: 0 when they match, 1 when they drift, and 2
+(one line on stderr) when it cannot run. This package is the only place ``asyncio.run`` and
+``logging.basicConfig`` are called.
 """
 
 from __future__ import annotations
@@ -119,6 +122,25 @@ def build_parser() -> argparse.ArgumentParser:
     pdfs.add_argument(
         "--no-overwrite", dest="overwrite", action="store_false", help="keep PDFs already complete in DIR"
     )
+
+    doctor = commands.add_parser(
+        "doctor",
+        help="compare your account's answers with the spec, reading only (exit 0 same, 1 drift, 2 failed)",
+    )
+    doctor.add_argument(
+        "--api-key",
+        default=None,
+        help="the key (default: BOOKS_API_KEY, which is safer: arguments show in process lists)",
+    )
+    doctor.add_argument(
+        "--base-url", default=None, help="API address (default: BOOKS_BASE_URL, else production)"
+    )
+    doctor.add_argument("--json", action="store_true", help="print the report as JSON")
+    doctor.add_argument(
+        "--validate",
+        action="store_true",
+        help="also pre-validate one sample body per kind with POST /books/validate (it writes nothing)",
+    )
     return parser
 
 
@@ -175,6 +197,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     _configure_logging(args.verbose)
     output = Output()
     try:
+        if args.command == "doctor":
+            return _doctor_command(args, output)
         if args.command == "demo":
             from books_async.cli._demo import run_demo
 
@@ -193,6 +217,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(_first_line(_first_leaf(expected)))
 
 
+def _doctor_command(args: argparse.Namespace, output: Output) -> int:
+    try:
+        from books_async.cli._doctor import run_doctor
+    except ImportError as exc:
+        return _fail(f"doctor needs the cli extra ({exc.name} is missing): pip install 'books-async[cli]'", 2)
+    return _run(
+        run_doctor(
+            api_key=args.api_key,
+            base_url=args.base_url,
+            validate=args.validate,
+            as_json=args.json,
+            output=output,
+        )
+    )
+
+
 def _first_leaf(exc: BaseException) -> BaseException:
     while isinstance(exc, BaseExceptionGroup):
         exc = exc.exceptions[0]
@@ -204,6 +244,6 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def _fail(message: str) -> int:
+def _fail(message: str, status: int = 1) -> int:
     sys.stderr.write(f"{_PROG}: {message}\n")
-    return 1
+    return status
