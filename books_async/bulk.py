@@ -71,6 +71,7 @@ from books_async._exceptions import (
     ResponseDecodeError,
     ServerError,
     ValidationError,
+    WriteAcceptedError,
 )
 from books_async._generated.models import (
     EmailReceipt,
@@ -83,7 +84,7 @@ from books_async._generated.models import (
 )
 from books_async._pagination import MAX_PAGE_SIZE
 from books_async._request_checks import validate_request
-from books_async._resource import Resource
+from books_async._resource import Resource, accepted_write_error
 from books_async._transport import MAX_BODY_BYTES, ByteStream
 
 if TYPE_CHECKING:
@@ -760,8 +761,19 @@ class _Creator(Generic[I, T]):
     async def _create(self, batch: list[I]) -> list[T]:
         # Straight to the transport, not books.invoices.create: the items were validated when measured.
         where = f"POST {self.path}"
-        raw = await self._client._transport.request("POST", self.path, body=_bulk_body(batch))
-        return _serde.decode(raw, self._response_type, where=where)
+        answer = await self._client._transport.request_raw("POST", self.path, body=_bulk_body(batch))
+        try:
+            created = _serde.decode(answer.content, self._response_type, where=where)
+        except ResponseDecodeError as exc:
+            raise accepted_write_error(
+                exc, "POST", self.path, answer.status, answer.content, self._client.base_url
+            ) from exc
+        if len(created) != len(batch):
+            cause = ResponseDecodeError(f"{where}: {len(created)} objects came back for {len(batch)}")
+            raise accepted_write_error(
+                cause, "POST", self.path, answer.status, answer.content, self._client.base_url
+            )
+        return created
 
     # ---- checks and packing
 
@@ -861,6 +873,8 @@ class _Creator(Generic[I, T]):
             self.sends[index] += 1
         try:
             created = await self._create([self.items[i] for i in indices])
+        except WriteAcceptedError as exc:
+            await self.settle_accepted(indices, exc)
         except (ValidationError, ConflictError) as exc:
             await self.attribute(indices, exc)
         except (NotFoundError, PayloadTooLargeError) as exc:
@@ -886,12 +900,6 @@ class _Creator(Generic[I, T]):
         except BooksError as exc:  # 401, 403, a closed client...: nothing to narrow down or retry
             self.fail_all(indices, exc)
         else:
-            if len(created) != len(indices):
-                error = ResponseDecodeError(
-                    f"POST {self.path}: {len(created)} objects came back for {len(indices)}."
-                )
-                self.fail_all(indices, error)
-                return
             for index, value in zip(indices, created, strict=True):
                 self.outcomes.settle(index, value)
 
@@ -939,6 +947,22 @@ class _Creator(Generic[I, T]):
                 self.outcomes.settle(index, found[index])
                 return
         self.outcomes.settle(index, exc)
+
+    async def settle_accepted(self, indices: list[int], cause: WriteAcceptedError) -> None:
+        """The API created the chunk (2xx) but its answer was unreadable: read back what can be, resend none.
+
+        A look-up by number that finds nothing proves nothing here (the chunk was created), so every item not
+        found keeps ``cause``, which says the write happened.
+        """
+        numbered = [i for i in indices if self.number(i) is not None]
+        found: dict[int, T] = {}
+        if numbered:
+            try:
+                found = await self.find(numbered)
+            except BooksError as exc:
+                log.debug("reading back an accepted %s chunk failed (%s)", self.kind, type(exc).__name__)
+        for index in indices:
+            self.outcomes.settle(index, found.get(index, cause))
 
     async def reconcile(self, indices: list[int], cause: BooksError) -> None:
         """After an unknown outcome: settle the items that exist, resend the missing numbered ones."""

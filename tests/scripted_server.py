@@ -99,6 +99,17 @@ def respond(status: int, body: object = None, headers: Mapping[str, str] | None 
     return act
 
 
+def respond_bytes(
+    body: bytes, content_type: str, headers: Mapping[str, str] | None = None, *, status: int = 200
+) -> Action:
+    """Answer with ``body`` as it is."""
+
+    async def act(request: web.Request, raw: bytes) -> web.StreamResponse:
+        return web.Response(status=status, body=body, content_type=content_type, headers=headers)
+
+    return act
+
+
 def drop() -> Action:
     """Read the request (so it counts as processed), then close the connection without answering."""
 

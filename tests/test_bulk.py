@@ -29,6 +29,7 @@ from books_async import (
     RateLimit,
     ResponseDecodeError,
     ValidationError,
+    WriteAcceptedError,
     _serde,
 )
 from books_async._transport import MAX_BODY_BYTES
@@ -42,7 +43,16 @@ from books_async.models import (
     QuoteCreate,
 )
 from books_async.sandbox import Sandbox, serve
-from tests.scripted_server import INVOICE, INVOICE_ID, Action, ScriptedServer, drop, respond, scripted_server
+from tests.scripted_server import (
+    INVOICE,
+    INVOICE_ID,
+    Action,
+    ScriptedServer,
+    drop,
+    respond,
+    respond_bytes,
+    scripted_server,
+)
 
 DAY = date(2026, 11, 2)
 MISSING_ID = "0123456789abcdef01234567"
@@ -302,6 +312,24 @@ async def test_unknown_outcome_resends_at_most_three_times(
     result = await scripted.bulk.create_invoices([draft(INVOICE["customer_id"], "INV-0001")])
     assert isinstance(result.results[0], OutcomeUnknownError)
     assert len(server.seen_at("POST", "/books/invoices")) == 3
+
+
+async def test_unreadable_answer_to_a_created_chunk_is_read_back_and_never_resent(
+    server: ScriptedServer, scripted: BooksClient
+) -> None:
+    """A 201 whose body cannot be read created the chunk: found items are its results, the others say
+    the write happened (WriteAcceptedError), and nothing is sent twice."""
+    server.script(
+        "POST", "/books/invoices", respond_bytes(b"<html>proxy page</html>", "text/html", status=201)
+    )
+    server.script("GET", "/books/invoices", respond(200, _page(INVOICE)), respond(200, _page()))
+    items = [draft(INVOICE["customer_id"], "INV-0001"), draft(INVOICE["customer_id"], "INV-0002")]
+    result = await scripted.bulk.create_invoices([*items, draft(INVOICE["customer_id"])])
+    assert result.values[0].id == INVOICE_ID
+    assert [type(result.results[i]).__name__ for i in (1, 2)] == ["WriteAcceptedError"] * 2
+    assert isinstance(result.results[1], WriteAcceptedError)
+    assert result.results[1].status == 201
+    assert len(server.seen_at("POST", "/books/invoices")) == 1
 
 
 # ---------------------------------------------------------------------------------------- the done-when job

@@ -202,26 +202,26 @@ async def test_every_drift_is_named_and_only_gets_reach_the_proxy(
     report = json.loads(text)
     assert report["result"] == "drift"
     invoices = differences(report, "GET /books/invoices")
-    assert invoices["missing_key $.data[].round_off"]["effect"] == "breaks"
+    assert invoices["missing_key $.data[].round_off"]["effect"] == "tolerated"
     assert (
         invoices["missing_key $.data[].round_off"]["count"]
         == invoices["missing_key $.data[].round_off"]["out_of"]
     )
-    assert invoices["missing_key $.pagination"]["effect"] == "breaks"
+    assert invoices["missing_key $.pagination"]["effect"] == "tolerated"
     assert invoices["unknown_key $.data[].line_items[].x_new_field"]["effect"] == "tolerated"
     assert invoices["enum $.data[].status"]["values"] == ["unpaid"]
     assert invoices["enum $.data[].payments[].payment_method"]["values"] == ["neft"]
     assert "date-time" in str(invoices["format $.data[].invoice_date"]["detail"])
-    assert invoices["format $.data[].invoice_date"]["effect"] == "breaks"
+    assert invoices["format $.data[].invoice_date"]["effect"] == "tolerated"
     assert "numeric string" in str(invoices["type $.data[].total"]["detail"])
     assert invoices["type $.data[].total"]["effect"] == "tolerated"
     assert "populated reference" in str(invoices["type $.data[].customer_id"]["detail"])
-    assert invoices["type $.data[].customer_id"]["effect"] == "breaks"
+    assert invoices["type $.data[].customer_id"]["effect"] == "tolerated"
     assert differences(report, "GET /books/customers")["enum $.data[].type"]["values"] == ["SEZ"]
     assert differences(report, "GET /books/quotes/{id}")["enum $.status"]["values"] == ["pending"]
     (decode,) = [op["sdk_decode"] for op in report["operations"] if op["operation"] == "GET /books/invoices"]
-    assert decode["ok"] is False
-    assert "$.data[0].invoice_date" in decode["error"]
+    # Every drift the proxy makes is one the SDK reads tolerantly.
+    assert decode["ok"] is True, decode
     # A full first page without `pagination` is followed to page 2, which brings the same rows.
     assert check(report, "page_advances")["outcome"] == "breaks"
     assert proxy.methods_seen == {"GET"}
@@ -264,7 +264,8 @@ async def test_subprocess_prints_grouped_drift_without_account_data(account: Acc
     text = out.decode()
     assert_private(text + err.decode(), account)
     assert "  GET /books/invoices (4 answers)\n    missing keys\n" in text
-    assert "      $.data[].{customer_name, round_off, updatedAt}, in 18 of 18 [breaks the SDK]" in text
+    line = "      $.data[].{customer_name, round_off, updatedAt}: missing (x-may-be-absent), in 18 of 18"
+    assert line + " [tolerated by the SDK]" in text, text
     assert "      $.data[].status 'unpaid', in 14 of 18 [tolerated by the SDK]" in text
     assert "(midnight in India: its UTC date is the day before)" in text
     assert proxy.methods_seen == {"GET"}
