@@ -2,7 +2,9 @@
 
 The live API's field set is inferred; a key it adds (or one the spec names differently) is data the user may
 need today, before books-async learns it. Each model keeps such keys, with their JSON values (numbers as
-``Decimal``), in a private slot that takes no part in ``==``, hashing or ``repr``; :func:`extra` reads it.
+``Decimal``), in a slot of its base class :class:`BooksModel`: not an attrs field, so it takes no part in
+``==``, hashing, ``repr`` or ``__init__`` (a well-formed answer never fills it, at no cost); :func:`extra`
+reads it.
 """
 
 from __future__ import annotations
@@ -11,10 +13,17 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Final
 
-__all__ = ["NO_EXTRA", "extra"]
+__all__ = ["NO_EXTRA", "BooksModel", "extra"]
 
 NO_EXTRA: Final[Mapping[str, object]] = MappingProxyType({})
 """What a model holds when the server sent only keys the spec lists (shared, read-only)."""
+
+
+class BooksModel:
+    """The base of every generated model: one slot, filled by the decoder only when the server sent keys
+    the spec does not list (or values it could not read)."""
+
+    __slots__ = ("_extra",)
 
 
 def extra(model: object) -> Mapping[str, object]:

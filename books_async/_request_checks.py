@@ -62,7 +62,7 @@ def _plan(cls: type) -> _Plan:
     plan = _plans.get(cls)
     if plan is None:
         attrs.resolve_types(cls)
-        sent = [a for a in attrs.fields(cls) if not a.metadata.get("read_only") and a.init]
+        sent = [a for a in attrs.fields(cls) if not a.metadata.get("read_only")]
         plan = _Plan(
             fields={_wire_key(a): _checker(a.type, a.metadata) for a in sent},
             attribute_of={_wire_key(a): a.name for a in sent},

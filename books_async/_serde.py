@@ -3,8 +3,8 @@
 Everything that turns bytes into models or models into bytes goes through here, so a change of wire rules (a
 renamed key, how money is written) is one edit. The wire facts come from the generated models' field
 metadata: ``"json"`` (wire key when it differs from the attribute name), ``"read_only"``, ``"expected"``
-(the spec's ``x-may-be-absent``: a key the server should send but may not) and ``"extra"`` (the slot that
-keeps unknown keys, see :mod:`books_async._extra`).
+(the spec's ``x-may-be-absent``: a key the server should send but may not). Keys the spec does not list
+are kept in the models' ``BooksModel`` slot (see :mod:`books_async._extra`).
 
 Answers are read in one of two modes. **Tolerant** (the default) reads what the live API plausibly sends
 beside the spec: an enum value the spec does not list (an open ``OpenEnum`` value), a missing or null
@@ -49,7 +49,7 @@ from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, overrid
 
 from ._enums import OpenEnum
 from ._exceptions import ResponseDecodeError
-from ._extra import NO_EXTRA
+from ._extra import NO_EXTRA, BooksModel
 from ._logging import log
 from ._types import JSON
 
@@ -507,7 +507,7 @@ def _make_model_hook_factory(
         fast = make_dict_structure_fn(cls, converter, **overrides)
         known = frozenset(_wire_key(a) for a in fields)
         # Generated models have the slot; a hand-made attrs class without one just drops unknown keys.
-        keeps_extra = any(a.metadata.get("extra") for a in attrs.fields(cls))
+        keeps_extra = issubclass(cls, BooksModel)
         recover = None if strict else _make_recovery(cls, fields, converter, keeps_extra=keeps_extra)
 
         def structure_model(data: Any, _: type) -> object:
@@ -566,7 +566,7 @@ def _build_converter(
             options: dict[str, Any] = {}
             if "json" in a.metadata:
                 options["rename"] = a.metadata["json"]
-            if a.metadata.get("extra") or (request and a.metadata.get("read_only")):
+            if request and a.metadata.get("read_only"):
                 options["omit"] = True
             # Per field, not converter-wide: a default of [] or Decimal("0") is a value to send.
             elif a.default is None:

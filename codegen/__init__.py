@@ -54,7 +54,7 @@ PRIMITIVES: Mapping[tuple[str, str | None], str] = {
 DATAMODEL_CODEGEN_FLAGS = (
     "--input-file-type=openapi",
     "--output-model-type=dataclasses.dataclass",
-    "--additional-imports=attrs,books_async._enums.OpenEnum,books_async._extra.NO_EXTRA,collections.abc.Mapping",
+    "--additional-imports=attrs,books_async._enums.OpenEnum,books_async._extra.BooksModel",
     # Vendor extensions the model template reads from `field.extras` (as x_may_be_absent, x_check).
     "--field-extra-keys",
     "x-may-be-absent",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import inspect
 import pickle
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from enum import Enum
@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from books_async import _serde
 from books_async._exceptions import ResponseDecodeError
-from books_async._extra import NO_EXTRA, extra
+from books_async._extra import BooksModel, extra
 from books_async._generated import models as generated
 from books_async._request_checks import validate_request
 from books_async._types import NOT_GIVEN, NotGiven
@@ -45,20 +45,17 @@ class Status(Enum):
 
 
 @attrs.define(frozen=True, kw_only=True)
-class Line:
+class Line(BooksModel):
     description: str = attrs.field(metadata={"min_length": 1, "max_length": 20})
     quantity: Decimal = attrs.field(metadata={"exclusive_minimum": 0, "maximum": 1000})
     rate: Decimal = attrs.field(metadata={"minimum": 0})
     gst_rate: Decimal = attrs.field(metadata={"minimum": 0, "maximum": 40})
     amount: Decimal | None = attrs.field(default=None, metadata={"read_only": True})
     discount: Decimal = Decimal("0")
-    _extra: Mapping[str, object] = attrs.field(
-        init=False, default=NO_EXTRA, eq=False, repr=False, metadata={"extra": True}
-    )
 
 
 @attrs.define(frozen=True, kw_only=True)
-class Doc:
+class Doc(BooksModel):
     id: str = attrs.field(metadata={"json": "_id", "read_only": True, "pattern": "^[0-9a-f]{24}$"})
     number: str = attrs.field(metadata={"pattern": "^[A-Z]{3}-[0-9]{1,5}$"})
     status: Status
@@ -70,9 +67,6 @@ class Doc:
     tags: list[str] = attrs.field(factory=list)
     copies: int = attrs.field(default=1, metadata={"minimum": 1, "maximum": 5})
     secret: str | None = attrs.field(default=None, metadata={"write_only": True})
-    _extra: Mapping[str, object] = attrs.field(
-        init=False, default=NO_EXTRA, eq=False, repr=False, metadata={"extra": True}
-    )
 
 
 @attrs.define(frozen=True, kw_only=True)
