@@ -131,6 +131,11 @@ class Operation:
     operation_id: str
     overloads: list[tuple[str, str]] = field(default_factory=list)
     """(body type, return type) per overload of a one-or-many operation (one in one out, many in many out)."""
+    page_item: str | None = None
+    """The item model of a paged list (a GET with `page` and `limit` answering `{"data": [X]}`): it gets an
+    `iter()` that walks every page."""
+    filters: list[Param] = field(default_factory=list)
+    """A paged list's query parameters other than `page` and `limit`: what its `iter()` takes."""
 
 
 @dataclass
@@ -292,6 +297,18 @@ class SpecReader:
         models = names & res.model_names
         return models.pop() if len(names) == 1 and models else None
 
+    def page_item(self, schema: Mapping[str, object], res: Resource) -> str | None:
+        """Return X when ``schema`` is (a $ref to) an object whose `data` is an array of the model X."""
+        resolved = self.resolve(schema)
+        properties = cast("Mapping[str, Mapping[str, object]]", resolved.get("properties") or {})
+        items = cast("Mapping[str, object]", (properties.get("data") or {}).get("items") or {})
+        ref = items.get("$ref")
+        if not isinstance(ref, str):
+            return None
+        name = ref.rsplit("/", 1)[-1]
+        res.model_names.add(name)  # iter()'s annotation imports it
+        return name
+
     @staticmethod
     def one_or_many(schema: Mapping[str, object]) -> Mapping[str, object] | None:
         """Return X when ``schema`` is `X` or an array of X (a bulk body or answer), else None."""
@@ -440,6 +457,13 @@ class SpecReader:
         union_response = response_type is not None and " | " in response_type
         if union_response:
             res.needs.add("cast")
+        page_item: str | None = None
+        filters: list[Param] = []
+        if method == "get" and {"page", "limit"} <= {p.wire for p in query_params} and content:
+            page_item = self.page_item(cast("Mapping[str, object]", content["application/json"].get("schema")), res)
+            filters = [p for p in query_params if p.wire not in ("page", "limit")]
+            if page_item is not None:
+                res.needs.add("iter")
         summary = str(op.get("summary") or "")
         description = str(op.get("description") or "")
         return Operation(
@@ -458,6 +482,8 @@ class SpecReader:
             union_response=union_response,
             operation_id=op_id,
             overloads=overloads,
+            page_item=page_item,
+            filters=filters,
         )
 
 

@@ -313,3 +313,32 @@ def _resolve(spec: Node, node: Node) -> Node:
             target = cast("Node", target)[part]
         node = cast("Node", target)
     return node
+
+
+def test_every_paged_list_gets_a_generated_iter_with_the_same_filters(spec: Node) -> None:
+    """A GET with `page` and `limit` gets `iter()` taking its other query parameters, so a filter added to the
+    spec reaches iter() too; nothing hand-written in books_async/resources/ defines one."""
+    resources = importlib.import_module("books_async._generated.resources")
+    hand_written = importlib.import_module("books_async.resources")
+    paged = 0
+    for method, _path, op in operations(spec):
+        query = [
+            str(resolved["name"])
+            for raw in cast("list[Node]", op.get("parameters", []))
+            if (resolved := _resolve(spec, raw))["in"] == "query"
+        ]
+        if method != "GET" or not {"page", "limit"} <= set(query):
+            continue
+        tag = cast("list[str]", op["tags"])[0]
+        name = "".join(p.capitalize() for p in re.split(r"[^0-9A-Za-z]+", tag))
+        iter_fn = getattr(resources, name + "Resource").__dict__["iter"]
+        keyword = [p.name for p in inspect.signature(iter_fn).parameters.values() if p.kind is p.KEYWORD_ONLY]
+        assert keyword == [
+            *(q for q in query if q not in ("page", "limit")),
+            "extra_headers",
+            "extra_query",
+            "timeout",
+        ]
+        assert "iter" not in getattr(hand_written, name).__dict__
+        paged += 1
+    assert paged == 6

@@ -1,4 +1,4 @@
-"""The resources as users see them: the generated stubs plus hand-written helpers such as ``iter()``."""
+"""The resources as users see them: the generated stubs (operations, `iter()`) plus hand-written helpers."""
 
 from books_async.resources.customers import Customers
 from books_async.resources.invoices import Invoices
