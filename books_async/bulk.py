@@ -136,6 +136,8 @@ _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 _WINDOWS_RESERVED = frozenset(
     {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
 )
+MAX_PDF_BYTES = 100 * 1024 * 1024
+"""The default size cap of one downloaded PDF (100 MiB): far above any invoice, far below a full disk."""
 
 
 # ---------------------------------------------------------------------------------------------- results
@@ -227,9 +229,13 @@ class _Outcomes(Generic[I, T]):
         return BulkResult(tuple(self.slots))
 
 
+def _check_positive(name: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigurationError(f"{name} must be a positive integer; got {value!r}.")
+
+
 def _check_concurrency(concurrency: object) -> None:
-    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
-        raise ConfigurationError(f"concurrency must be a positive integer; got {concurrency!r}.")
+    _check_positive("concurrency", concurrency)
 
 
 async def _pool(
@@ -388,12 +394,22 @@ def _check_header(written: int, pending: bytearray, target: Path) -> None:
         raise ResponseDecodeError(f"The answer for {target.name} is not a PDF.")
 
 
-async def _write_pdf(body: ByteStream, target: Path) -> int:
+def _too_big(target: Path, max_bytes: int) -> ResponseDecodeError:
+    return ResponseDecodeError(
+        f"The PDF for {target.name} is over {max_bytes:,} bytes, the max_file_bytes cap; it was not saved. "
+        "Pass a larger max_file_bytes if such a file is expected."
+    )
+
+
+async def _write_pdf(body: ByteStream, target: Path, max_bytes: int) -> int:
     """Stream ``body`` into ``target`` through a temp file in the same directory; return the bytes written.
 
     The temp file is renamed over ``target`` only once the whole body arrived and looks like a PDF, so a
-    reader never sees a partial file. On any failure, cancellation included, the temp file is removed.
+    reader never sees a partial file. On any failure, cancellation included, the temp file is removed. A body
+    over ``max_bytes`` is refused: up front if its length is declared, else as soon as it passes the cap.
     """
+    if body.content_length is not None and body.content_length > max_bytes:
+        raise _too_big(target, max_bytes)
     file, tmp = await _open_temp_off_loop(target)
     try:
         written = 0
@@ -401,6 +417,8 @@ async def _write_pdf(body: ByteStream, target: Path) -> int:
         tail = b""
         async for piece in body.chunks(_READ_CHUNK):
             pending += piece
+            if written + len(pending) > max_bytes:
+                raise _too_big(target, max_bytes)
             tail = (tail + piece[-_TRAILER_WINDOW:])[-_TRAILER_WINDOW:]
             if len(pending) >= _WRITE_CHUNK:
                 _check_header(written, pending, target)
@@ -623,6 +641,7 @@ class Bulk:
         concurrency: int = 8,
         overwrite: bool = True,
         names: Mapping[str, str] | None = None,
+        max_file_bytes: int = MAX_PDF_BYTES,
         progress: Progress[str] | None = None,
         stop: asyncio.Event | None = None,
     ) -> BulkResult[PDFFile]:
@@ -640,14 +659,19 @@ class Bulk:
         With ``overwrite=False`` a file already there and complete (see :func:`is_complete_pdf`) is kept
         and reported with ``skipped=True``. Pass ``names`` to make that free: without it the name is only
         known from the answer's headers, so each skip still costs one request (but not the body).
+
+        A file over ``max_file_bytes`` (100 MiB by default) fails with :class:`ResponseDecodeError` and
+        leaves nothing on disk: refused before writing when the answer declares its length, else as soon as
+        the bytes received pass the cap.
         """
         _check_concurrency(concurrency)
+        _check_positive("max_file_bytes", max_file_bytes)
         folder = Path(directory)
         await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
         claimed: dict[str, str] = {}
 
         async def one(doc_id: str) -> PDFFile:
-            return await self._download(doc_id, folder, kind, overwrite, names, claimed)
+            return await self._download(doc_id, folder, kind, overwrite, names, claimed, max_file_bytes)
 
         return await _pool(list(ids), one, concurrency=concurrency, progress=progress, stop=stop)
 
@@ -659,6 +683,7 @@ class Bulk:
         overwrite: bool,
         names: Mapping[str, str] | None,
         claimed: dict[str, str],
+        max_bytes: int,
     ) -> PDFFile:
         path = Resource._path(f"/books/{kind}s/{{id}}/pdf", id=doc_id)
         fallback = f"{kind}-{doc_id}.pdf"
@@ -695,7 +720,7 @@ class Bulk:
                         if skip is not None:
                             return skip
                     in_body = True
-                    size = await _write_pdf(body, target)
+                    size = await _write_pdf(body, target, max_bytes)
                     return PDFFile(id=doc_id, path=target, size=size)
             except APIConnectionError as exc:
                 # Opening the stream was already retried by the transport; only a body that broke off

@@ -678,6 +678,51 @@ async def test_no_overwrite_without_names_skips_after_the_headers(
     assert again.values[0].path.stat().st_mtime_ns == mtime
 
 
+def big_pdf(size: int, *, declared: bool) -> Action:
+    """A PDF of ``size`` bytes, its length declared or streamed in pieces without one."""
+
+    async def act(request: web.Request, raw: bytes) -> web.StreamResponse:
+        body = _pdf(b"x" * (size - len(_pdf(b""))))
+        headers = {"Content-Type": "application/pdf", "Content-Disposition": 'attachment; filename="big.pdf"'}
+        if declared:
+            headers["Content-Length"] = str(len(body))
+        response = web.StreamResponse(headers=headers)
+        if not declared:
+            response.enable_chunked_encoding()
+        await response.prepare(request)
+        for start in range(0, len(body), 64 * 1024):
+            await response.write(body[start : start + 64 * 1024])
+        await response.write_eof()
+        return response
+
+    return act
+
+
+@pytest.mark.parametrize("declared", [True, False], ids=["content-length", "chunked"])
+async def test_download_over_the_size_cap_leaves_no_file(
+    server: ScriptedServer, scripted: BooksClient, tmp_path: Path, declared: bool
+) -> None:
+    """A PDF over max_file_bytes fails with ResponseDecodeError and leaves neither a file nor a temp file."""
+    server.script("GET", PDF_PATH, big_pdf(700_000, declared=declared))
+    result = await scripted.bulk.download_pdfs([INVOICE_ID], tmp_path, max_file_bytes=300_000)
+    error = result.results[0]
+    assert isinstance(error, ResponseDecodeError)
+    assert "max_file_bytes" in str(error)
+    assert listing(tmp_path) == []
+    assert len(server.seen_at("GET", PDF_PATH)) == 1  # not downloaded again
+
+
+async def test_download_under_the_size_cap_is_kept(
+    server: ScriptedServer, scripted: BooksClient, tmp_path: Path
+) -> None:
+    """A PDF of exactly max_file_bytes is written whole."""
+    server.script("GET", PDF_PATH, big_pdf(300_000, declared=False))
+    result = await scripted.bulk.download_pdfs([INVOICE_ID], tmp_path, max_file_bytes=300_000)
+    assert result.ok, result.errors
+    assert result.values[0].size == 300_000
+    assert listing(tmp_path) == ["big.pdf"]
+
+
 def test_bulk_result_counts_and_repr() -> None:
     """BulkResult counts successes, failures and cancelled items, and its repr holds no values."""
     error = NotFoundError("gone", status=404, body=None, method="GET", url="u")
