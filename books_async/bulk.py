@@ -10,10 +10,11 @@ Reach them as ``books.bulk`` (a :class:`Bulk` bound to the client)::
             for index, error in pdfs.errors.items():
                 print(index, error)
 
-Every helper returns a :class:`BulkResult`: one outcome per input item, in input order. A failed item is
-data (its :class:`~books_async.BooksError`), never an exception that aborts the others; bugs and
-cancellation still propagate. Work is done by a fixed pool of ``concurrency`` workers pulling from the
-input, so 10,000 items never mean 10,000 tasks, and every request still waits on the client's limiter.
+Every helper returns a :class:`BulkResult`: one outcome per input item, in input order. Every
+:class:`~books_async.BooksError` an item meets is that item's outcome, never an exception that aborts the
+others; ``progress`` is handed each outcome as it settles (a :class:`Settled`). Work is done by a fixed pool
+of ``concurrency`` workers pulling from the input, so 10,000 items never mean 10,000 tasks, and every
+request still waits on the client's limiter.
 
 Nothing is sent twice by accident. A POST whose outcome is unknown (the connection dropped after the API
 may have processed it) is only resent where the API itself makes a resend safe:
@@ -23,12 +24,15 @@ may have processed it) is only resent where the API itself makes a resend safe:
 - quote conversion: converting twice is a 409, and the quote says which invoice it became.
 
 Everything else (creates without a number, sends, payments) is reported as
-:class:`~books_async.OutcomeUnknownError` for that item, to be checked by a person.
+:class:`~books_async.OutcomeUnknownError` for that item, to be checked by a person:
+:attr:`BulkResult.unknown` lists them.
 
 Stopping: pass ``stop=asyncio.Event()`` and set it (the CLI does on the first Ctrl-C). No new item starts;
 items in flight finish; the result counts the untouched items as ``cancelled``. Cancelling the task instead
 (a second Ctrl-C) stops at once: in-flight requests are cancelled, temp files removed, and
-``CancelledError`` propagates, since cancellation is never swallowed.
+``CancelledError`` propagates, since cancellation is never swallowed. A bug (any exception that is not a
+``BooksError``, the progress callback's own included) stops the job the same gentle way and then propagates
+as itself, with the partial result as its ``bulk_result`` attribute.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ import logging
 import os
 import re
 import tempfile
+from collections import deque
 from collections.abc import (
     Awaitable,
     Callable,
@@ -53,12 +58,11 @@ from typing import TYPE_CHECKING, BinaryIO, Generic, Literal, TypeVar
 import attrs
 
 from books_async import _serde
+from books_async._bulk.outcomes import FATAL, attach_partial, unknown
 from books_async._exceptions import (
     APIConnectionError,
     APIStatusError,
-    AuthenticationError,
     BooksError,
-    ClientClosedError,
     ConfigurationError,
     ConflictError,
     ErrorDetail,
@@ -66,7 +70,6 @@ from books_async._exceptions import (
     NotFoundError,
     OutcomeUnknownError,
     PayloadTooLargeError,
-    PermissionDeniedError,
     RateLimitError,
     ResponseDecodeError,
     ServerError,
@@ -94,6 +97,7 @@ __all__ = [
     "Bulk",
     "BulkResult",
     "PDFFile",
+    "Settled",
     "is_complete_pdf",
     "pack",
     "safe_filename",
@@ -104,9 +108,7 @@ log = logging.getLogger("books_async.bulk")
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
 I = TypeVar("I")  # noqa: E741  # the input item type, beside T for the result
-
-Progress = Callable[[int, int, I], object]
-"""``progress(done, total, item)``: called once per finished item, succeeded or failed, as each finishes."""
+I_co = TypeVar("I_co", covariant=True)
 
 # Each item of a bulk create is sent at most this many times: the first send, plus resends after a 503 or
 # 429 that exhausted the client's retries (nothing was processed), or after an unknown outcome whose
@@ -120,9 +122,6 @@ _SCAN_SLACK_PAGES = 2
 
 # How many items are checked and measured between two yields to the event loop.
 _YIELD_EVERY = 1000
-# Errors no item can get past (a bad key, a closed client): once met, the remaining items are not sent and
-# fail with the same error, instead of spending the quota on thousands of identical failures.
-_FATAL = (AuthenticationError, PermissionDeniedError, ClientClosedError)
 
 # Downloads read the socket in 64 KiB pieces and hand the disk 256 KiB at a time: few thread hops per file,
 # and at most ~320 KiB in memory per download whatever the file size (times concurrency, overall).
@@ -170,6 +169,21 @@ class BulkResult(Generic[T_co]):
         return {i: r for i, r in enumerate(self.results) if isinstance(r, BooksError)}
 
     @property
+    def unknown(self) -> dict[int, BooksError]:
+        """The failed items whose request may have been carried out, or was: look before sending them again.
+
+        :class:`~books_async.OutcomeUnknownError` (it may have happened, and no read-back proved it) and
+        :class:`~books_async.WriteAcceptedError` (it happened; only its answer was unreadable). Every other
+        failed item was refused or never sent, so nothing changed: send it again once its error is dealt
+        with (``[items[i] for i in result.errors if i not in result.unknown]``).
+        """
+        return {
+            i: r
+            for i, r in enumerate(self.results)
+            if isinstance(r, OutcomeUnknownError | WriteAcceptedError)
+        }
+
+    @property
     def succeeded(self) -> int:
         """How many items succeeded."""
         return sum(1 for r in self.results if r is not None and not isinstance(r, BooksError))
@@ -198,6 +212,29 @@ class BulkResult(Generic[T_co]):
 
 
 @attrs.frozen(kw_only=True)
+class Settled(Generic[I_co, T_co]):
+    """One item's outcome, handed to a bulk helper's ``progress`` callback the moment it is known.
+
+    ``progress=records.append`` keeps a job's own record, item by item, even if the job is interrupted.
+    """
+
+    index: int
+    """The item's position in the input."""
+    item: I_co
+    """The input item itself."""
+    outcome: T_co | BooksError
+    """Its value, or the error it met (what ``BulkResult.results[index]`` will hold)."""
+    done: int
+    """Items settled so far, this one included."""
+    total: int
+    """Items given."""
+
+
+Progress = Callable[[Settled[I, T]], object]
+"""``progress(settled)``: called once per item, succeeded or failed, as each settles."""
+
+
+@attrs.frozen(kw_only=True)
 class PDFFile:
     """A PDF on disk, as :meth:`Bulk.download_pdfs` left it."""
 
@@ -213,7 +250,7 @@ class PDFFile:
 class _Outcomes(Generic[I, T]):
     """Collects per-item outcomes while a job runs, and calls the progress callback."""
 
-    def __init__(self, items: Sequence[I], progress: Progress[I] | None) -> None:
+    def __init__(self, items: Sequence[I], progress: Progress[I, T] | None) -> None:
         self.items = items
         self.slots: list[T | BooksError | None] = [None] * len(items)
         self.done = 0
@@ -221,12 +258,38 @@ class _Outcomes(Generic[I, T]):
 
     def settle(self, index: int, outcome: T | BooksError) -> None:
         self.slots[index] = outcome
+        self._report(index, outcome)
+
+    def settle_all(self, outcomes: Iterable[tuple[int, T | BooksError]]) -> None:
+        """Settle several items at once: all are recorded before ``progress`` hears of the first."""
+        settled = list(outcomes)
+        for index, outcome in settled:
+            self.slots[index] = outcome
+        for index, outcome in settled:
+            self._report(index, outcome)
+
+    def _report(self, index: int, outcome: T | BooksError) -> None:
         self.done += 1
         if self._progress is not None:
-            self._progress(self.done, len(self.items), self.items[index])
+            item = self.items[index]
+            self._progress(
+                Settled(index=index, item=item, outcome=outcome, done=self.done, total=len(self.items))
+            )
+
+    def settle_quietly(self, index: int, outcome: T | BooksError) -> None:
+        """Settle an item while a bug is already on its way out: a second one from ``progress`` is dropped."""
+        with contextlib.suppress(Exception):
+            self.settle(index, outcome)
 
     def result(self) -> BulkResult[T]:
         return BulkResult(tuple(self.slots))
+
+    def interrupted(self, bug: Exception) -> Exception:
+        """``bug``, carrying the partial result: what a job that met a bug raises."""
+        result = self.result()
+        return attach_partial(
+            bug, result, succeeded=result.succeeded, failed=result.failed, cancelled=result.cancelled
+        )
 
 
 def _check_positive(name: str, value: object) -> None:
@@ -243,35 +306,50 @@ async def _pool(
     work: Callable[[I], Awaitable[T]],
     *,
     concurrency: int,
-    progress: Progress[I] | None,
+    progress: Progress[I, T] | None,
     stop: asyncio.Event | None,
+    on_bug: Callable[[I, Exception], BooksError] | None = None,
 ) -> BulkResult[T]:
-    """Run ``work`` on every item with at most ``concurrency`` at a time; item failures become outcomes."""
+    """Run ``work`` on every item with at most ``concurrency`` at a time; item failures become outcomes.
+
+    A bug (not a ``BooksError``) stops the job: no new item starts, those in flight finish, and the bug is
+    raised with the partial result attached. ``on_bug`` gives the outcome of the item the bug hit (a write
+    may have been sent); without it, that item stays unsettled.
+    """
     _check_concurrency(concurrency)
     outcomes: _Outcomes[I, T] = _Outcomes(items, progress)
     # One shared iterator: each worker's next() takes a distinct item, so the workers are the semaphore.
     queue = iter(enumerate(items))
     fatal: list[BooksError] = []
+    bugs: list[Exception] = []
 
     async def worker() -> None:
-        for index, item in queue:
-            if stop is not None and stop.is_set():
-                return  # untouched items stay None: cancelled
-            if fatal:
-                outcomes.settle(index, fatal[0])
-                continue
-            try:
-                value = await work(item)
-            except BooksError as exc:  # item failure is data; bugs and cancellation propagate
-                if isinstance(exc, _FATAL) and not fatal:
-                    fatal.append(exc)
-                outcomes.settle(index, exc)
-            else:
-                outcomes.settle(index, value)
+        try:
+            for index, item in queue:
+                if bugs or (stop is not None and stop.is_set()):
+                    return  # untouched items stay None: cancelled
+                if fatal:
+                    outcomes.settle(index, fatal[0])
+                    continue
+                try:
+                    outcome: T | BooksError = await work(item)
+                except BooksError as exc:  # item failure is data; bugs and cancellation propagate
+                    if isinstance(exc, FATAL) and not fatal:
+                        fatal.append(exc)
+                    outcome = exc
+                except Exception as exc:
+                    if on_bug is not None:
+                        outcomes.settle_quietly(index, on_bug(item, exc))
+                    raise
+                outcomes.settle(index, outcome)
+        except Exception as exc:  # a bug, ours or the progress callback's: see the docstring
+            bugs.append(exc)
 
     async with asyncio.TaskGroup() as tg:
         for _ in range(min(concurrency, len(items))):
             tg.create_task(worker())
+    if bugs:
+        raise outcomes.interrupted(bugs[0])
     return outcomes.result()
 
 
@@ -463,7 +541,7 @@ class Bulk:
         concurrency: int = 4,
         max_items_per_request: int | None = None,
         max_request_bytes: int = MAX_BODY_BYTES,
-        progress: Progress[InvoiceCreate] | None = None,
+        progress: Progress[InvoiceCreate, Invoice] | None = None,
         stop: asyncio.Event | None = None,
     ) -> BulkResult[Invoice]:
         """Create many invoices in as few requests as the 5 MB body limit allows; return them in input order.
@@ -512,7 +590,7 @@ class Bulk:
         concurrency: int = 4,
         max_items_per_request: int | None = None,
         max_request_bytes: int = MAX_BODY_BYTES,
-        progress: Progress[QuoteCreate] | None = None,
+        progress: Progress[QuoteCreate, Quote] | None = None,
         stop: asyncio.Event | None = None,
     ) -> BulkResult[Quote]:
         """Create many quotes in as few requests as the 5 MB body limit allows; return them in input order.
@@ -542,7 +620,7 @@ class Bulk:
         ids: Iterable[str],
         *,
         concurrency: int = 8,
-        progress: Progress[str] | None = None,
+        progress: Progress[str, EmailReceipt] | None = None,
         stop: asyncio.Event | None = None,
     ) -> BulkResult[EmailReceipt]:
         """E-mail each invoice to its customer (drafts become ``sent``); return the receipts in input order.
@@ -550,8 +628,14 @@ class Bulk:
         A send whose outcome is unknown is reported as :class:`OutcomeUnknownError`, not repeated: a second
         send would e-mail the customer twice.
         """
-        return await _pool(
-            list(ids), self._client.invoices.send, concurrency=concurrency, progress=progress, stop=stop
+        return await self._fan_out_writes(
+            list(ids),
+            _nothing_to_prepare,
+            self._client.invoices.send,
+            lambda doc_id: Resource._path("/books/invoices/{id}/send", id=doc_id),
+            concurrency,
+            progress,
+            stop,
         )
 
     async def send_quotes(
@@ -559,12 +643,18 @@ class Bulk:
         ids: Iterable[str],
         *,
         concurrency: int = 8,
-        progress: Progress[str] | None = None,
+        progress: Progress[str, EmailReceipt] | None = None,
         stop: asyncio.Event | None = None,
     ) -> BulkResult[EmailReceipt]:
         """E-mail each quote to its customer (drafts become ``sent``); return the receipts in input order."""
-        return await _pool(
-            list(ids), self._client.quotes.send, concurrency=concurrency, progress=progress, stop=stop
+        return await self._fan_out_writes(
+            list(ids),
+            _nothing_to_prepare,
+            self._client.quotes.send,
+            lambda doc_id: Resource._path("/books/quotes/{id}/send", id=doc_id),
+            concurrency,
+            progress,
+            stop,
         )
 
     async def record_payments(
@@ -572,7 +662,7 @@ class Bulk:
         pairs: Iterable[tuple[str, PaymentCreate]],
         *,
         concurrency: int = 8,
-        progress: Progress[tuple[str, PaymentCreate]] | None = None,
+        progress: Progress[tuple[str, PaymentCreate], PaymentRecorded] | None = None,
         stop: asyncio.Event | None = None,
     ) -> BulkResult[PaymentRecorded]:
         """Record each ``(invoice_id, payment)``; return the recorded payments in input order.
@@ -584,14 +674,57 @@ class Bulk:
         async def one(pair: tuple[str, PaymentCreate]) -> PaymentRecorded:
             return await self._client.invoices.record_payment(pair[0], pair[1])
 
-        return await _pool(list(pairs), one, concurrency=concurrency, progress=progress, stop=stop)
+        return await self._fan_out_writes(
+            list(pairs),
+            _nothing_to_prepare,
+            one,
+            lambda pair: Resource._path("/books/invoices/{id}/payments", id=pair[0]),
+            concurrency,
+            progress,
+            stop,
+        )
+
+    async def _fan_out_writes(
+        self,
+        items: list[I],
+        prepare: Callable[[], Awaitable[None]],
+        work: Callable[[I], Awaitable[T]],
+        path: Callable[[I], str],
+        concurrency: int,
+        progress: Progress[I, T] | None,
+        stop: asyncio.Event | None,
+    ) -> BulkResult[T]:
+        _check_concurrency(concurrency)
+        if items and not (stop is not None and stop.is_set()):
+            try:
+                await prepare()
+            except FATAL as exc:  # a bad key, say: no item can get past it
+                failed: _Outcomes[I, T] = _Outcomes(items, progress)
+                failed.settle_all((index, exc) for index in range(len(items)))
+                return failed.result()
+            except Exception as bug:  # nothing was sent yet: every item is untried
+                untried: _Outcomes[I, T] = _Outcomes(items, None)
+                raise untried.interrupted(bug)  # noqa: B904  # the bug itself, not a new error
+        base_url = self._client.base_url
+
+        def on_bug(item: I, bug: Exception) -> BooksError:
+            where = path(item)
+            return unknown(
+                f"POST {where}: the job stopped on an unexpected error ({type(bug).__name__}) while this "
+                "request was under way, so the API may have carried it out. Look before sending it again.",
+                method="POST",
+                url=base_url + where,
+                cause=bug,
+            )
+
+        return await _pool(items, work, concurrency=concurrency, progress=progress, stop=stop, on_bug=on_bug)
 
     async def convert_quotes(
         self,
         ids: Iterable[str],
         *,
         concurrency: int = 8,
-        progress: Progress[str] | None = None,
+        progress: Progress[str, Invoice] | None = None,
         stop: asyncio.Event | None = None,
     ) -> BulkResult[Invoice]:
         """Convert each quote into a draft invoice; return the invoices in input order.
@@ -599,7 +732,15 @@ class Bulk:
         After an unknown outcome or a 5xx the quote is fetched: if it was converted, its invoice is the
         result; if not, it is converted once more (safe: converting twice is refused with a 409).
         """
-        return await _pool(list(ids), self._convert, concurrency=concurrency, progress=progress, stop=stop)
+        return await self._fan_out_writes(
+            list(ids),
+            _nothing_to_prepare,
+            self._convert,
+            lambda quote_id: Resource._path("/books/quotes/{id}/convert", id=quote_id),
+            concurrency,
+            progress,
+            stop,
+        )
 
     async def _convert(self, quote_id: str) -> Invoice:
         quotes = self._client.quotes
@@ -642,7 +783,7 @@ class Bulk:
         overwrite: bool = True,
         names: Mapping[str, str] | None = None,
         max_file_bytes: int = MAX_PDF_BYTES,
-        progress: Progress[str] | None = None,
+        progress: Progress[str, PDFFile] | None = None,
         stop: asyncio.Event | None = None,
     ) -> BulkResult[PDFFile]:
         """Download each invoice's (or quote's) PDF into ``directory``; return the files in input order.
@@ -751,7 +892,7 @@ class _Creator(Generic[I, T]):
         concurrency: int,
         max_items: int | None,
         max_bytes: int,
-        progress: Progress[I] | None,
+        progress: Progress[I, T] | None,
         stop: asyncio.Event | None,
     ) -> None:
         _check_concurrency(concurrency)
@@ -778,7 +919,14 @@ class _Creator(Generic[I, T]):
         """Sends of each item that may have created it (an atomic refusal does not count)."""
         self.unknown = [False] * len(items)
         """Whether a send of the item had an unknown outcome, so a later 409 may be our own doing."""
-        self.queue: asyncio.Queue[list[int]] = asyncio.Queue()
+        self.sizes = [0] * len(items)
+        """Each item's size in a bulk body, measured once."""
+        self.pending: deque[deque[int]] = deque()
+        """Runs of items to send, in order; each is cut into chunks as workers take them."""
+        self.in_flight = 0
+        self.changed = asyncio.Condition()
+        """Notified when a chunk's handling ends: there may be more to send, or nothing left."""
+        self.bugs: list[Exception] = []
 
     def number(self, index: int) -> str | None:
         return self._number(self.items[index])
@@ -786,7 +934,8 @@ class _Creator(Generic[I, T]):
     async def _create(self, batch: list[I]) -> list[T]:
         # Straight to the transport, not books.invoices.create: the items were validated when measured.
         where = f"POST {self.path}"
-        answer = await self._client._transport.request_raw("POST", self.path, body=_bulk_body(batch))
+        body = _bulk_body(batch)
+        answer = await self._client._transport.request_raw("POST", self.path, body=body)
         try:
             created = _serde.decode(answer.content, self._response_type, where=where)
         except ResponseDecodeError as exc:
@@ -802,10 +951,10 @@ class _Creator(Generic[I, T]):
 
     # ---- checks and packing
 
-    async def measure(self) -> list[tuple[int, int]]:
-        """Check each item once; return (index, size) of those fit to send, settling the others as failed."""
+    async def measure(self) -> list[int]:
+        """Check and size each item once; return those fit to send, settling the others as failed."""
         first_use: dict[str, int] = {}
-        sized: list[tuple[int, int]] = []
+        fit: list[int] = []
         for index, item in enumerate(self.items):
             if index % _YIELD_EVERY == _YIELD_EVERY - 1:
                 await asyncio.sleep(0)  # ~30 ms of CPU per 1,000 items: let the rest of the loop run
@@ -836,8 +985,9 @@ class _Creator(Generic[I, T]):
                     ),
                 )
                 continue
-            sized.append((index, size))
-        return sized
+            self.sizes[index] = size
+            fit.append(index)
+        return fit
 
     def too_large(self, size: int) -> PayloadTooLargeError:
         return PayloadTooLargeError(
@@ -852,40 +1002,104 @@ class _Creator(Generic[I, T]):
     # ---- running
 
     async def run(self) -> BulkResult[T]:
-        for chunk in pack(await self.measure(), limit=self.max_bytes, max_items=self.max_items):
-            self.queue.put_nowait(chunk)
-        if self.queue.empty():
-            return self.outcomes.result()
-
-        async def worker() -> None:
-            while True:
-                chunk = await self.queue.get()
-                try:
-                    if self.stop is None or not self.stop.is_set():
-                        await self.send(chunk)
-                finally:
-                    self.queue.task_done()
-
-        async with asyncio.TaskGroup() as tg:
-            # All `concurrency` workers, even for one chunk: a refused chunk may be halved into several.
-            workers = [tg.create_task(worker()) for _ in range(self.concurrency)]
-            # join() returns once every chunk, resends queued by the workers included, is handled; the idle
-            # workers are then cancelled (a cancelled child is no error to the TaskGroup).
-            await self.queue.join()
-            for task in workers:
-                task.cancel()
+        bug: Exception | None = None
+        try:
+            fit = await self.measure()
+        except Exception as exc:  # the progress callback's, say: nothing was sent yet
+            bug = exc
+        else:
+            if fit:
+                self.pending.append(deque(fit))
+                async with asyncio.TaskGroup() as tg:
+                    for _ in range(self.concurrency):
+                        tg.create_task(self.worker())
+            if self.bugs:
+                bug = self.bugs[0]
+        if bug is not None:
+            raise self.outcomes.interrupted(bug)
         return self.outcomes.result()
 
+    async def worker(self) -> None:
+        try:
+            while True:
+                async with self.changed:
+                    chunk = await self.next_chunk()
+                    if chunk is None:
+                        return
+                    self.in_flight += 1
+                try:
+                    await self.send(chunk)
+                except Exception as exc:
+                    # The chunk was on its way: it may have been created. Then stop the job.
+                    error = self.stopped_error(exc)
+                    for index in chunk:
+                        if self.outcomes.slots[index] is None:
+                            self.outcomes.settle_quietly(index, error)
+                    raise
+                finally:
+                    async with self.changed:
+                        self.in_flight -= 1
+                        self.changed.notify_all()
+        except Exception as exc:  # a bug, ours or the progress callback's: the job stops, see run()
+            self.bugs.append(exc)
+            async with self.changed:
+                self.changed.notify_all()
+
+    async def next_chunk(self) -> list[int] | None:
+        """Wait (holding ``changed``) for a chunk to send; None when nothing is left or the job stops."""
+        while True:
+            if self.bugs or (self.stop is not None and self.stop.is_set()):
+                self.abandon()
+                return None
+            if self.pending:
+                chunk = self.take()
+                if chunk:
+                    return chunk
+            elif not self.pending and not self.in_flight:
+                self.changed.notify_all()
+                return None
+            else:
+                await self.changed.wait()
+
+    def take(self) -> list[int]:
+        """Cut the next chunk from the head of ``pending``: greedily, in order, under ``max_bytes``."""
+        limit = self.max_bytes
+        head = self.pending[0]
+        chunk: list[int] = []
+        body = 2  # the brackets
+        while head:
+            index = head[0]
+            size = self.sizes[index]
+            extra = size + 1 if chunk else size  # a comma before every item but the first
+            if chunk and (body + extra > limit or len(chunk) == self.max_items):
+                break
+            head.popleft()
+            chunk.append(index)
+            body += extra
+        if not head:
+            self.pending.popleft()
+        return chunk
+
+    def abandon(self) -> None:
+        """Drop what is left to send: items an earlier send may have created say so; the rest stay untried."""
+        settle = self.outcomes.settle_quietly if self.bugs else self.outcomes.settle
+        while self.pending:
+            for index in self.pending.popleft():
+                if self.unknown[index] and self.outcomes.slots[index] is None:
+                    settle(index, self.stopped_error(None))
+
+    def requeue(self, indices: list[int]) -> None:
+        self.pending.append(deque(indices))
+
     def fail_all(self, indices: Iterable[int], error: BooksError) -> None:
-        for index in indices:
-            self.outcomes.settle(index, error)
+        self.outcomes.settle_all((index, error) for index in indices)
 
     def resend(self, indices: list[int], error: BooksError) -> None:
         """Queue ``indices`` again, failing with ``error`` those already sent as often as allowed."""
         again = [i for i in indices if self.sends[i] < _MAX_SENDS]
         self.fail_all((i for i in indices if self.sends[i] >= _MAX_SENDS), error)
         if again:
-            self.queue.put_nowait(again)
+            self.requeue(again)
 
     def refused(self, indices: Iterable[int]) -> None:
         # The API refused the chunk atomically: nothing was created, so these sends don't count. Progress
@@ -925,8 +1139,7 @@ class _Creator(Generic[I, T]):
         except BooksError as exc:  # 401, 403, a closed client...: nothing to narrow down or retry
             self.fail_all(indices, exc)
         else:
-            for index, value in zip(indices, created, strict=True):
-                self.outcomes.settle(index, value)
+            self.outcomes.settle_all(zip(indices, created, strict=True))
 
     async def attribute(self, indices: list[int], exc: ValidationError | ConflictError) -> None:
         """Fail the items a 400/409 names by index and resend the rest; narrow down if none is named."""
@@ -939,7 +1152,7 @@ class _Creator(Generic[I, T]):
             self.outcomes.settle(indices[position], self.item_error(exc, indices[position], details))
         rest = [i for p, i in enumerate(indices) if p not in named]
         if rest:
-            self.queue.put_nowait(rest)
+            self.requeue(rest)
 
     def item_error(
         self, exc: ValidationError | ConflictError, index: int, details: list[ErrorDetail]
@@ -958,8 +1171,8 @@ class _Creator(Generic[I, T]):
         if len(indices) > 1:
             middle = len(indices) // 2
             log.debug("%s chunk of %d refused (%d); halving it", self.kind, len(indices), exc.status)
-            self.queue.put_nowait(indices[:middle])
-            self.queue.put_nowait(indices[middle:])
+            self.requeue(indices[:middle])
+            self.requeue(indices[middle:])
             return
         index = indices[0]
         if isinstance(exc, ConflictError) and self.unknown[index]:
@@ -986,8 +1199,7 @@ class _Creator(Generic[I, T]):
                 found = await self.find(numbered)
             except BooksError as exc:
                 log.debug("reading back an accepted %s chunk failed (%s)", self.kind, type(exc).__name__)
-        for index in indices:
-            self.outcomes.settle(index, found.get(index, cause))
+        self.outcomes.settle_all((index, found.get(index, cause)) for index in indices)
 
     async def reconcile(self, indices: list[int], cause: BooksError) -> None:
         """After an unknown outcome: settle the items that exist, resend the missing numbered ones."""
@@ -1010,8 +1222,7 @@ class _Creator(Generic[I, T]):
             )
             self.fail_all(numbered, self.unknown_error(cause, numbered=True))
             return
-        for index, value in found.items():
-            self.outcomes.settle(index, value)
+        self.outcomes.settle_all(found.items())
         missing = [i for i in numbered if i not in found]
         log.debug(
             "%s chunk of %d with an unknown outcome: %d found, %d to resend, %d without a number",
@@ -1040,6 +1251,27 @@ class _Creator(Generic[I, T]):
         error.__cause__ = cause
         return error
 
+    def stopped_error(self, bug: Exception | None) -> OutcomeUnknownError:
+        """For an item that may exist when the job ends: in flight when a bug hit, or waiting to be sent
+        again after an unknown outcome."""
+        kind = self.kind
+        if bug is not None:
+            happened = (
+                f"the job stopped on an unexpected error ({type(bug).__name__}) while this {kind} was sent"
+            )
+        else:
+            happened = (
+                f"a send of this {kind} had an unknown outcome, and the job stopped before sending it again"
+            )
+        error = OutcomeUnknownError(
+            f"POST {self.path}: {happened}, so it may have been created. Look it up by its number before "
+            "sending it again.",
+            method="POST",
+            url=self.url,
+        )
+        error.__cause__ = bug
+        return error
+
     async def find(self, indices: list[int]) -> dict[int, T]:
         """Look items up by number; return those that exist, by input index."""
         if not indices:
@@ -1047,6 +1279,10 @@ class _Creator(Generic[I, T]):
         by_number = {self.number(i): i for i in indices}
         found = await self._find(self._client, [self.items[i] for i in indices])
         return {by_number[n]: value for n, value in found.items() if n in by_number}
+
+
+async def _nothing_to_prepare() -> None:
+    """What a job needs before its first item when it needs nothing."""
 
 
 def _bulk_body(batch: Sequence[object]) -> bytes:
