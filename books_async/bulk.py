@@ -3,7 +3,7 @@
 Reach them as ``books.bulk`` (a :class:`Bulk` bound to the client)::
 
     async with BooksClient() as books:
-        created = await books.bulk.create_invoices(drafts)          # as few 5 MB requests as possible
+        created = await books.bulk.create_invoices(drafts)          # as few requests as the limits allow
         sent = await books.bulk.send_invoices([inv.id for inv in created.values])
         pdfs = await books.bulk.download_pdfs([inv.id for inv in created.values], "out/")
         if not pdfs.ok:
@@ -59,6 +59,7 @@ import attrs
 
 from books_async import _serde
 from books_async._bulk.outcomes import FATAL, attach_partial, unknown
+from books_async._bulk.sizing import PLATFORM_LIMIT, BodyLimits
 from books_async._exceptions import (
     APIConnectionError,
     APIStatusError,
@@ -528,6 +529,8 @@ class Bulk:
 
     def __init__(self, client: BooksClient) -> None:
         self._client = client
+        # What 413s and answers taught about body sizes, for every job of this client.
+        self._limits = BodyLimits(MAX_BODY_BYTES)
 
     def __repr__(self) -> str:
         return f"<Bulk {self._client.base_url}>"
@@ -541,21 +544,28 @@ class Bulk:
         concurrency: int = 4,
         max_items_per_request: int | None = None,
         max_request_bytes: int = MAX_BODY_BYTES,
+        max_response_bytes: int | None = PLATFORM_LIMIT,
         progress: Progress[InvoiceCreate, Invoice] | None = None,
         stop: asyncio.Event | None = None,
     ) -> BulkResult[Invoice]:
-        """Create many invoices in as few requests as the 5 MB body limit allows; return them in input order.
+        """Create many invoices in as few requests as the body limits allow; return them in input order.
 
         Each item is checked locally and measured once, then items are packed greedily, in order, into JSON
-        arrays of at most 5 MB (never split, never reordered) and the arrays are sent ``concurrency`` at a
-        time. A bulk create is atomic on the server, so one bad item must not sink its neighbours:
+        arrays (never split, never reordered) sent ``concurrency`` at a time. An array is kept under the
+        smallest of: ``max_request_bytes`` (the API's 5 MB by default); what a 413 taught this client
+        (4.5 MB, then half of what was refused; kept for the client's life, and said once in a WARNING);
+        and ``max_response_bytes`` divided by the answer/request size ratio measured on earlier answers,
+        because the answer to a bulk create is 2-4 times its request and the vendor's platform fails answers
+        over 4.5 MB *after* creating the batch (``None`` turns this off). Until a first answer was measured,
+        small probes go one at a time. A bulk create is atomic on the server, so one bad item must not sink
+        its neighbours:
 
         - an item failing the local checks, or too big to send even alone, fails by itself and is not sent;
           so does a second use of one invoice number in ``items``;
         - a 400 names the failing items by index: they fail with their own :class:`ValidationError`, the
           rest of the chunk (not created) is sent again without them;
-        - a 409 (number already taken), 404 or 413 without such details is narrowed down by halving the
-          chunk until the offending items are alone;
+        - a 409 (number already taken) or 404 without such details is narrowed down by halving the chunk
+          until the offending items are alone; a 413 is re-packed under the limit it taught;
         - a 503, or a 429 after the client's own retries, processed nothing: the chunk is sent again;
         - an unknown outcome (connection dropped after sending, a timeout, 500/502/504) is reconciled:
           items with an ``invoice_number`` are looked up; found ones succeed with the stored invoice, the
@@ -564,13 +574,13 @@ class Bulk:
           :class:`OutcomeUnknownError` and are never resent: give every invoice a number to make a job
           fully recoverable.
 
-        An item is sent at most three times. ``max_items_per_request`` caps the chunk size below what
-        5 MB allows (smaller atomic units, faster answers); ``max_request_bytes`` lowers the body limit,
-        e.g. for a proxy that accepts less.
+        An item is sent at most three times. ``max_items_per_request`` caps the chunk size below what the
+        byte limits allow (smaller atomic units, faster answers).
         """
         creator: _Creator[InvoiceCreate, Invoice] = _Creator(
             list(items),
             client=self._client,
+            limits=self._limits,
             kind="invoice",
             response_type=list[Invoice],
             number=lambda item: item.invoice_number,
@@ -578,6 +588,7 @@ class Bulk:
             concurrency=concurrency,
             max_items=max_items_per_request,
             max_bytes=max_request_bytes,
+            max_response_bytes=max_response_bytes,
             progress=progress,
             stop=stop,
         )
@@ -590,10 +601,11 @@ class Bulk:
         concurrency: int = 4,
         max_items_per_request: int | None = None,
         max_request_bytes: int = MAX_BODY_BYTES,
+        max_response_bytes: int | None = PLATFORM_LIMIT,
         progress: Progress[QuoteCreate, Quote] | None = None,
         stop: asyncio.Event | None = None,
     ) -> BulkResult[Quote]:
-        """Create many quotes in as few requests as the 5 MB body limit allows; return them in input order.
+        """Create many quotes in as few requests as the body limits allow; return them in input order.
 
         Works as :meth:`create_invoices`, with ``quote_number`` as the key. The API cannot search quotes by
         number, so reconciling lists the quotes of each affected customer.
@@ -601,6 +613,7 @@ class Bulk:
         creator: _Creator[QuoteCreate, Quote] = _Creator(
             list(items),
             client=self._client,
+            limits=self._limits,
             kind="quote",
             response_type=list[Quote],
             number=lambda item: item.quote_number,
@@ -608,6 +621,7 @@ class Bulk:
             concurrency=concurrency,
             max_items=max_items_per_request,
             max_bytes=max_request_bytes,
+            max_response_bytes=max_response_bytes,
             progress=progress,
             stop=stop,
         )
@@ -889,9 +903,11 @@ class _Creator(Generic[I, T]):
         response_type: type[list[T]],
         number: Callable[[I], str | None],
         find: Callable[[BooksClient, list[I]], Awaitable[dict[str, T]]],
+        limits: BodyLimits,
         concurrency: int,
         max_items: int | None,
         max_bytes: int,
+        max_response_bytes: int | None,
         progress: Progress[I, T] | None,
         stop: asyncio.Event | None,
     ) -> None:
@@ -902,7 +918,15 @@ class _Creator(Generic[I, T]):
             raise ConfigurationError(
                 f"max_request_bytes must be from 3 to {MAX_BODY_BYTES:,} (the API limit); got {max_bytes!r}."
             )
+        if max_response_bytes is not None and (
+            isinstance(max_response_bytes, bool) or max_response_bytes < 1
+        ):
+            raise ConfigurationError(
+                f"max_response_bytes must be a positive integer or None; got {max_response_bytes!r}."
+            )
         self.max_bytes = max_bytes
+        self.max_response_bytes = max_response_bytes
+        self.limits = limits
         self.items = items
         self.kind = kind
         self.path = f"/books/{kind}s"
@@ -922,7 +946,7 @@ class _Creator(Generic[I, T]):
         self.sizes = [0] * len(items)
         """Each item's size in a bulk body, measured once."""
         self.pending: deque[deque[int]] = deque()
-        """Runs of items to send, in order; each is cut into chunks as workers take them."""
+        """Runs of items to send, in order; each is cut into chunks under the size limit of the moment."""
         self.in_flight = 0
         self.changed = asyncio.Condition()
         """Notified when a chunk's handling ends: there may be more to send, or nothing left."""
@@ -936,6 +960,7 @@ class _Creator(Generic[I, T]):
         where = f"POST {self.path}"
         body = _bulk_body(batch)
         answer = await self._client._transport.request_raw("POST", self.path, body=body)
+        self.limits.answered(self.kind, len(body), len(answer.content))
         try:
             created = _serde.decode(answer.content, self._response_type, where=where)
         except ResponseDecodeError as exc:
@@ -999,6 +1024,17 @@ class _Creator(Generic[I, T]):
             url=self.url,
         )
 
+    def refused_before(self, size: int) -> PayloadTooLargeError:
+        return PayloadTooLargeError(
+            f"POST {self.path}: this {self.kind} alone is {size + 2:,} bytes as a bulk body, and the API "
+            f"refused a body of {self.limits.refused_at or 0:,} bytes as too large (413). It was not sent; "
+            "shorten it (fewer lines, shorter notes).",
+            status=413,
+            body=None,
+            method="POST",
+            url=self.url,
+        )
+
     # ---- running
 
     async def run(self) -> BulkResult[T]:
@@ -1051,7 +1087,9 @@ class _Creator(Generic[I, T]):
             if self.bugs or (self.stop is not None and self.stop.is_set()):
                 self.abandon()
                 return None
-            if self.pending:
+            # Before any answer was measured, one small probe at a time: its answer sizes the rest.
+            probing = self.max_response_bytes is not None and self.limits.ratio(self.kind) is None
+            if self.pending and not (probing and self.in_flight):
                 chunk = self.take()
                 if chunk:
                     return chunk
@@ -1062,14 +1100,21 @@ class _Creator(Generic[I, T]):
                 await self.changed.wait()
 
     def take(self) -> list[int]:
-        """Cut the next chunk from the head of ``pending``: greedily, in order, under ``max_bytes``."""
-        limit = self.max_bytes
+        """Cut the next chunk from the head of ``pending``: greedily, in order, under the limit of the moment.
+
+        An item over the limit alone still goes alone: only a 413 proves it too big.
+        """
+        limit = self.limits.limit(self.kind, self.max_bytes, self.max_response_bytes)
         head = self.pending[0]
         chunk: list[int] = []
         body = 2  # the brackets
         while head:
             index = head[0]
             size = self.sizes[index]
+            if self.limits.refuses(size + 2):
+                head.popleft()
+                self.outcomes.settle(index, self.refused_before(size))
+                continue
             extra = size + 1 if chunk else size  # a comma before every item but the first
             if chunk and (body + extra > limit or len(chunk) == self.max_items):
                 break
@@ -1116,7 +1161,9 @@ class _Creator(Generic[I, T]):
             await self.settle_accepted(indices, exc)
         except (ValidationError, ConflictError) as exc:
             await self.attribute(indices, exc)
-        except (NotFoundError, PayloadTooLargeError) as exc:
+        except PayloadTooLargeError as exc:
+            self.too_big(indices, exc)
+        except NotFoundError as exc:
             await self.narrow(indices, exc)
         except RateLimitError as exc:
             log.debug(
@@ -1164,6 +1211,17 @@ class _Creator(Generic[I, T]):
         error = type(exc)(text, status=exc.status, body=one, method=exc.method, url=exc.url)
         error.__cause__ = exc
         return error
+
+    def too_big(self, indices: list[int], exc: PayloadTooLargeError) -> None:
+        """A 413: learn the limit it shows, and send the chunk again cut under it (an item alone fails)."""
+        self.refused(indices)
+        size = 2 + sum(self.sizes[i] for i in indices) + len(indices) - 1
+        self.limits.refused(self.path, size, len(indices))
+        if len(indices) == 1:
+            self.outcomes.settle(indices[0], exc)
+        else:
+            # At the front: the chunk's items keep their place in the sending order.
+            self.pending.appendleft(deque(indices))
 
     async def narrow(self, indices: list[int], exc: APIStatusError) -> None:
         """Halve a chunk refused as a whole without naming items, until the culprits are alone."""
