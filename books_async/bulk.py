@@ -16,16 +16,19 @@ others; ``progress`` is handed each outcome as it settles (a :class:`Settled`). 
 of ``concurrency`` workers pulling from the input, so 10,000 items never mean 10,000 tasks, and every
 request still waits on the client's limiter.
 
-Nothing is sent twice by accident. A POST whose outcome is unknown (the connection dropped after the API
-may have processed it) is only resent where the API itself makes a resend safe:
+Nothing is sent twice by accident. A write whose outcome is unknown (the connection dropped after it left,
+or a gateway answered 500/502/504 after its upstream may have done the work) is resolved by reading back
+only where the read proves it happened, and is otherwise reported as
+:class:`~books_async.OutcomeUnknownError` and never sent again by itself:
 
-- creates with a number: numbers are unique per organisation, so the number is looked up first, and a
-  resend of a number that does exist is refused by the API (409) rather than duplicated;
-- quote conversion: converting twice is a 409, and the quote says which invoice it became.
+- creates with a number: the number is looked up; found, it is the result; not found, it is sent again,
+  which is safe because numbers are unique per organisation (a resend of one that exists gets a 409);
+- payments: proven when the invoice has more payments like it than before the attempt;
+- sends: proven when a document that was a draft before the attempt no longer is;
+- quote conversion: the quote says which invoice it became (converting twice is a 409).
 
-Everything else (creates without a number, sends, payments) is reported as
-:class:`~books_async.OutcomeUnknownError` for that item, to be checked by a person:
-:attr:`BulkResult.unknown` lists them.
+Creates without a number, re-sends of documents already sent, and whatever a read cannot prove stay
+unknown: :attr:`BulkResult.unknown` lists them, to be looked at before anything is sent again.
 
 Stopping: pass ``stop=asyncio.Event()`` and set it (the CLI does on the first Ctrl-C). No new item starts;
 items in flight finish; the result counts the untouched items as ``cancelled``. Cancelling the task instead
@@ -58,7 +61,8 @@ from typing import TYPE_CHECKING, BinaryIO, Generic, Literal, TypeVar
 import attrs
 
 from books_async import _serde
-from books_async._bulk.outcomes import FATAL, attach_partial, unknown
+from books_async._bulk.outcomes import FATAL, attach_partial, maybe_processed, unknown
+from books_async._bulk.readback import INVOICE_SENT, QUOTE_SENT, Payments, Sends
 from books_async._bulk.sizing import PLATFORM_LIMIT, BodyLimits
 from books_async._exceptions import (
     APIConnectionError,
@@ -81,10 +85,12 @@ from books_async._generated.models import (
     EmailReceipt,
     Invoice,
     InvoiceCreate,
+    InvoiceStatus,
     PaymentCreate,
     PaymentRecorded,
     Quote,
     QuoteCreate,
+    QuoteStatus,
 )
 from books_async._pagination import MAX_PAGE_SIZE
 from books_async._request_checks import validate_request
@@ -639,17 +645,26 @@ class Bulk:
     ) -> BulkResult[EmailReceipt]:
         """E-mail each invoice to its customer (drafts become ``sent``); return the receipts in input order.
 
-        A send whose outcome is unknown is reported as :class:`OutcomeUnknownError`, not repeated: a second
-        send would e-mail the customer twice.
+        A send is never repeated: a second one would e-mail the customer twice. When its outcome is unknown
+        (no answer, or 500/502/504) the invoice is read back: if it was a draft before the attempt (as the
+        job's first list pages, or a GET, showed) and no longer is, the send happened, and its receipt is
+        built from the invoice (``document_status`` and ``sent_at``; the e-mail's own fields are None).
+        Otherwise the item fails with :class:`OutcomeUnknownError`: see :attr:`BulkResult.unknown`.
         """
-        return await self._fan_out_writes(
+        client = self._client
+        invoices = client.invoices
+        sends: Sends[Invoice] = Sends(
             list(ids),
-            _nothing_to_prepare,
-            self._client.invoices.send,
-            lambda doc_id: Resource._path("/books/invoices/{id}/send", id=doc_id),
-            concurrency,
-            progress,
-            stop,
+            kind="invoice",
+            base_url=client.base_url,
+            send=invoices.send,
+            get=invoices.get,
+            drafts=lambda page: invoices.list(status=InvoiceStatus.draft, page=page, limit=MAX_PAGE_SIZE),
+            draft=InvoiceStatus.draft,
+            sent=INVOICE_SENT,
+        )
+        return await self._fan_out_writes(
+            sends.ids, sends.prepare, sends.one, sends.path, concurrency, progress, stop
         )
 
     async def send_quotes(
@@ -660,15 +675,25 @@ class Bulk:
         progress: Progress[str, EmailReceipt] | None = None,
         stop: asyncio.Event | None = None,
     ) -> BulkResult[EmailReceipt]:
-        """E-mail each quote to its customer (drafts become ``sent``); return the receipts in input order."""
-        return await self._fan_out_writes(
+        """E-mail each quote to its customer (drafts become ``sent``); return the receipts in input order.
+
+        Unknown outcomes are resolved as in :meth:`send_invoices`: a quote that was a draft and is now
+        ``sent``, ``accepted`` or ``declined`` was sent.
+        """
+        client = self._client
+        quotes = client.quotes
+        sends: Sends[Quote] = Sends(
             list(ids),
-            _nothing_to_prepare,
-            self._client.quotes.send,
-            lambda doc_id: Resource._path("/books/quotes/{id}/send", id=doc_id),
-            concurrency,
-            progress,
-            stop,
+            kind="quote",
+            base_url=client.base_url,
+            send=quotes.send,
+            get=quotes.get,
+            drafts=lambda page: quotes.list(status=QuoteStatus.draft, page=page, limit=MAX_PAGE_SIZE),
+            draft=QuoteStatus.draft,
+            sent=QUOTE_SENT,
+        )
+        return await self._fan_out_writes(
+            sends.ids, sends.prepare, sends.one, sends.path, concurrency, progress, stop
         )
 
     async def record_payments(
@@ -681,18 +706,29 @@ class Bulk:
     ) -> BulkResult[PaymentRecorded]:
         """Record each ``(invoice_id, payment)``; return the recorded payments in input order.
 
-        A payment whose outcome is unknown is reported as :class:`OutcomeUnknownError`: payments carry no
-        unique key the API checks, so a resend could record it twice. Look at the invoice's ``payments``.
+        Payments carry no key the API checks, so one is never sent twice. When its outcome is unknown (no
+        answer, or 500/502/504) the invoice is read back: if it holds more payments like this one (same
+        amount and method, and the date, reference and notes given) than a snapshot taken before the attempt,
+        it was recorded, and the result holds the invoice read back (and the new payment, when ids tell it
+        apart). Otherwise the item fails with :class:`OutcomeUnknownError`: see :attr:`BulkResult.unknown`.
+        Payments on one invoice go one after another, so two equal payments are counted apart. The
+        snapshots come from the job's first list pages (100 invoices a request), else a GET before the
+        attempt.
         """
-
-        async def one(pair: tuple[str, PaymentCreate]) -> PaymentRecorded:
-            return await self._client.invoices.record_payment(pair[0], pair[1])
-
-        return await self._fan_out_writes(
+        client = self._client
+        invoices = client.invoices
+        payments = Payments(
             list(pairs),
-            _nothing_to_prepare,
-            one,
-            lambda pair: Resource._path("/books/invoices/{id}/payments", id=pair[0]),
+            base_url=client.base_url,
+            record=invoices.record_payment,
+            get=invoices.get,
+            page=lambda page: invoices.list(page=page, limit=MAX_PAGE_SIZE),
+        )
+        return await self._fan_out_writes(
+            payments.pairs,
+            payments.prepare,
+            payments.one,
+            lambda pair: payments.path(pair[0]),
             concurrency,
             progress,
             stop,
@@ -760,14 +796,29 @@ class Bulk:
         quotes = self._client.quotes
         try:
             return await quotes.convert(quote_id)
-        except (OutcomeUnknownError, ServerError) as exc:
+        except WriteAcceptedError as exc:
+            first: BooksError = exc
+        except BooksError as exc:
+            if not (maybe_processed(exc) or isinstance(exc, ServerError)):
+                raise
             first = exc
         try:
             invoice = await self._converted(quote_id)
         except BooksError as lookup:
-            raise first from lookup  # still unknown: report the conversion's own failure
+            if not maybe_processed(first):
+                raise first from lookup  # it happened (WriteAcceptedError) or did not (503): it says so
+            path = Resource._path("/books/quotes/{id}/convert", id=quote_id)
+            raise unknown(
+                f"POST {path}: the quote may have been converted, and reading it back failed "
+                f"({type(lookup).__name__}). Look at the quote before converting it again.",
+                method="POST",
+                url=self._client.base_url + path,
+                cause=first,
+            ) from lookup
         if invoice is not None:
             return invoice
+        if isinstance(first, WriteAcceptedError):
+            raise first  # converted, though the quote does not name its invoice
         log.debug("quote %s was not converted by the failed attempt; converting again", quote_id)
         try:
             return await quotes.convert(quote_id)
