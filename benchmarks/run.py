@@ -599,7 +599,9 @@ async def bench_b5(settings: Settings, report: Report) -> None:
             items = _serde.structure(_payloads.create_items_json(n, customer.id), list[InvoiceCreate])
             sizes = [len(_serde.dumps(_serde.unstructure_request(item))) for item in items]
             start = time.perf_counter()
-            result = await asyncio.wait_for(books.bulk.create_invoices(items), 300)
+            # Packing against the request limit alone: the sandbox has no 4.5 MB answer limit, and with
+            # answer sizing on (the default) the floor would be the answers' bytes, not the requests'.
+            result = await asyncio.wait_for(books.bulk.create_invoices(items, max_response_bytes=None), 300)
             wall = time.perf_counter() - start
         log = await _server_log(base)
     posts = [
@@ -624,7 +626,7 @@ async def bench_b5(settings: Settings, report: Report) -> None:
     report.add(
         Figure(
             "B5",
-            f"POSTs for {n:,} invoices / ceil(total bytes / 5 MiB)",
+            f"POSTs for {n:,} invoices / ceil(total bytes / 5 MiB) (answer sizing off)",
             len(posts) / floor,
             f"≤ {(floor + 1) / floor:.2f} (+1 request)",
             floor <= len(posts) <= floor + 1 and result.ok,

@@ -460,7 +460,8 @@ class SpecReader:
         page_item: str | None = None
         filters: list[Param] = []
         if method == "get" and {"page", "limit"} <= {p.wire for p in query_params} and content:
-            page_item = self.page_item(cast("Mapping[str, object]", content["application/json"].get("schema")), res)
+            answer_schema = cast("Mapping[str, object]", content["application/json"].get("schema"))
+            page_item = self.page_item(answer_schema, res)
             filters = [p for p in query_params if p.wire not in ("page", "limit")]
             if page_item is not None:
                 res.needs.add("iter")

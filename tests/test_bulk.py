@@ -33,7 +33,7 @@ from books_async import (
     _serde,
 )
 from books_async._transport import MAX_BODY_BYTES
-from books_async.bulk import BulkResult, _pool, is_complete_pdf, pack, safe_filename
+from books_async.bulk import BulkResult, Settled, _pool, is_complete_pdf, pack, safe_filename
 from books_async.models import (
     InvoiceCreate,
     ItemType,
@@ -348,7 +348,7 @@ async def test_bulk_job_with_faults_creates_each_invoice_once_and_downloads_ever
         ) as books:
             done: list[int] = []
             created = await books.bulk.create_invoices(
-                items, max_items_per_request=10, progress=lambda d, t, item: done.append(d)
+                items, max_items_per_request=10, progress=lambda settled: done.append(settled.done)
             )
             assert created.succeeded + created.failed == created.total == 600
             assert created.ok, {i: repr(e) for i, e in created.errors.items()}
@@ -384,7 +384,7 @@ async def test_send_invoices_reports_each_item_in_order(
     created = await books.bulk.create_invoices([draft(customer, f"SE-{i}") for i in range(4)])
     ids = [inv.id for inv in created.values] + [MISSING_ID]
     calls: list[tuple[int, int, str]] = []
-    result = await books.bulk.send_invoices(ids, progress=lambda d, t, item: calls.append((d, t, item)))
+    result = await books.bulk.send_invoices(ids, progress=lambda s: calls.append((s.done, s.total, s.item)))
     assert result.succeeded == 4
     assert isinstance(result.results[4], NotFoundError)
     assert sorted(c[0] for c in calls) == [1, 2, 3, 4, 5]
@@ -466,7 +466,7 @@ async def test_stop_event_leaves_the_rest_cancelled(books: BooksClient, customer
     created = await books.bulk.create_invoices([draft(customer, f"ST-{i}") for i in range(5)])
     stop = asyncio.Event()
     result = await books.bulk.send_invoices(
-        [inv.id for inv in created.values], concurrency=1, stop=stop, progress=lambda d, t, i: stop.set()
+        [inv.id for inv in created.values], concurrency=1, stop=stop, progress=lambda _: stop.set()
     )
     assert (result.succeeded, result.failed, result.cancelled, result.ok) == (1, 0, 4, False)
     assert result.results[1:] == (None, None, None, None)
@@ -676,6 +676,113 @@ async def test_no_overwrite_without_names_skips_after_the_headers(
     again = await books.bulk.download_pdfs([created.values[0].id], tmp_path, overwrite=False)
     assert again.values[0].skipped
     assert again.values[0].path.stat().st_mtime_ns == mtime
+
+
+class BoomError(Exception):
+    """A bug in a progress callback."""
+
+
+async def test_a_bug_stops_the_job_and_propagates_with_the_partial_result(
+    books: BooksClient, sandbox: Sandbox, customer: str
+) -> None:
+    """A progress callback raising on the third send stops the job: items in flight finish, no new one
+    starts, and the error itself propagates with a BulkResult that matches the outbox."""
+    created = await books.bulk.create_invoices([draft(customer, f"BG-{i:02d}") for i in range(40)])
+    ids = [inv.id for inv in created.values]
+
+    def progress(settled: Settled[str, object]) -> None:
+        if settled.done == 3:
+            raise BoomError("progress broke")
+
+    with pytest.raises(BoomError) as err:
+        await books.bulk.send_invoices(ids, concurrency=4, progress=progress)
+    partial = getattr(err.value, "bulk_result", None)
+    assert isinstance(partial, BulkResult)
+    assert "bulk_result" in "".join(err.value.__notes__)
+    sent = {str(mail["document_id"]) for mail in sandbox.outbox()}
+    assert partial.cancelled >= 30
+    for doc_id, outcome in zip(ids, partial.results, strict=True):
+        assert (doc_id in sent) == (outcome is not None)  # done exactly when settled; untried never sent
+    assert partial.failed == 0
+
+
+async def test_a_bug_in_a_bulk_create_keeps_what_was_created(
+    books: BooksClient, sandbox: Sandbox, customer: str
+) -> None:
+    """A bug met while settling a created chunk propagates; the partial result holds the whole chunk."""
+    items = [draft(customer, f"BC-{i:02d}") for i in range(30)]
+
+    def progress(settled: Settled[InvoiceCreate, object]) -> None:
+        if settled.done == 1:
+            raise BoomError("progress broke")
+
+    with pytest.raises(BoomError) as err:
+        await books.bulk.create_invoices(items, max_items_per_request=10, concurrency=1, progress=progress)
+    partial = err.value.bulk_result  # type: ignore[attr-defined]
+    assert isinstance(partial, BulkResult)
+    assert partial.succeeded == 10
+    assert partial.cancelled == 20
+    assert sorted(numbers_in(sandbox, "BC-")) == [f"BC-{i:02d}" for i in range(10)]
+
+
+async def test_progress_receives_every_outcome_with_its_index(books: BooksClient, customer: str) -> None:
+    """progress=records.append keeps a record of each item: index, item, outcome, errors included."""
+    items = [draft(customer, "PR-1"), draft(MISSING_ID, "PR-2"), draft(customer, "PR-1")]
+    records: list[Settled[InvoiceCreate, object]] = []
+    result = await books.bulk.create_invoices(items, progress=records.append)
+    by_index = {r.index: r for r in records}
+    assert sorted(by_index) == [0, 1, 2]
+    assert all(by_index[i].outcome is result.results[i] for i in range(3))
+    assert isinstance(by_index[1].outcome, ValidationError)
+    assert isinstance(by_index[2].outcome, InvalidRequestError)
+    assert by_index[2].item is items[2]
+    assert sorted(r.done for r in records) == [1, 2, 3]
+    assert {r.total for r in records} == {3}
+
+
+def big_pdf(size: int, *, declared: bool) -> Action:
+    """A PDF of ``size`` bytes, its length declared or streamed in pieces without one."""
+
+    async def act(request: web.Request, raw: bytes) -> web.StreamResponse:
+        body = _pdf(b"x" * (size - len(_pdf(b""))))
+        headers = {"Content-Type": "application/pdf", "Content-Disposition": 'attachment; filename="big.pdf"'}
+        if declared:
+            headers["Content-Length"] = str(len(body))
+        response = web.StreamResponse(headers=headers)
+        if not declared:
+            response.enable_chunked_encoding()
+        await response.prepare(request)
+        for start in range(0, len(body), 64 * 1024):
+            await response.write(body[start : start + 64 * 1024])
+        await response.write_eof()
+        return response
+
+    return act
+
+
+@pytest.mark.parametrize("declared", [True, False], ids=["content-length", "chunked"])
+async def test_download_over_the_size_cap_leaves_no_file(
+    server: ScriptedServer, scripted: BooksClient, tmp_path: Path, declared: bool
+) -> None:
+    """A PDF over max_file_bytes fails with ResponseDecodeError and leaves neither a file nor a temp file."""
+    server.script("GET", PDF_PATH, big_pdf(700_000, declared=declared))
+    result = await scripted.bulk.download_pdfs([INVOICE_ID], tmp_path, max_file_bytes=300_000)
+    error = result.results[0]
+    assert isinstance(error, ResponseDecodeError)
+    assert "max_file_bytes" in str(error)
+    assert listing(tmp_path) == []
+    assert len(server.seen_at("GET", PDF_PATH)) == 1  # not downloaded again
+
+
+async def test_download_under_the_size_cap_is_kept(
+    server: ScriptedServer, scripted: BooksClient, tmp_path: Path
+) -> None:
+    """A PDF of exactly max_file_bytes is written whole."""
+    server.script("GET", PDF_PATH, big_pdf(300_000, declared=False))
+    result = await scripted.bulk.download_pdfs([INVOICE_ID], tmp_path, max_file_bytes=300_000)
+    assert result.ok, result.errors
+    assert result.values[0].size == 300_000
+    assert listing(tmp_path) == ["big.pdf"]
 
 
 def test_bulk_result_counts_and_repr() -> None:

@@ -59,9 +59,11 @@ def estimate_requests(invoices: int) -> int:
     """Return how many API requests a demo with ``invoices`` invoices makes (without retries)."""
     documents = invoices + _QUOTES  # converted quotes become invoices too
     payments = math.ceil(documents * 2 / 3)
+    # The list pages that sends and payments read first, to resolve an unknown outcome without a resend.
+    snapshots = 2 * math.ceil(documents / 100)
     # context + 4 customers + 2 products + 2 services + 1 bulk invoice create + 1 bulk quote create
-    # + converts + sends + PDFs + payments + dashboard
-    return 1 + 4 + 2 + 2 + 1 + 1 + _QUOTES + documents + documents + payments + 1
+    # + converts + sends + PDFs + payments + snapshots + dashboard
+    return 1 + 4 + 2 + 2 + 1 + 1 + _QUOTES + documents + documents + payments + snapshots + 1
 
 
 @dataclass

@@ -5,14 +5,17 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Callable, Collection, Iterator, Sequence
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    from books_async.bulk import Settled
 
 __all__ = ["Output", "ProgressFn"]
 
-ProgressFn = Callable[[int, int, object], None]
+ProgressFn = Callable[["Settled[object, object]"], None]
 
 
-def _no_progress(done: int, total: int, item: object) -> None:
+def _no_progress(settled: Settled[object, object]) -> None:
     pass
 
 
@@ -93,7 +96,7 @@ class Output:
         with Progress(*columns, console=Console(file=self.err), transient=True) as bar:
             task = bar.add_task(label, total=total)
 
-            def advance(done: int, total: int, item: object) -> None:
-                bar.update(task, completed=done)
+            def advance(settled: Settled[object, object]) -> None:
+                bar.update(task, completed=settled.done)
 
             yield advance
