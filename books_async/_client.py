@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 import os
 from collections.abc import Mapping
 from types import TracebackType
@@ -11,6 +12,8 @@ from typing import TYPE_CHECKING, Literal, cast
 import attrs
 
 from books_async import _serde
+from books_async._auth import Secret
+from books_async._body import DEFAULT_MAX_RESPONSE_BYTES
 from books_async._config import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_MAX_RETRY_WAIT,
@@ -21,9 +24,10 @@ from books_async._config import (
 )
 from books_async._exceptions import ConfigurationError
 from books_async._limiter import Limiter, NoLimiter, limiter_for_key
+from books_async._logging import redact_url
 from books_async._response import RawResponse, parse_json, raw_capture, raw_response
 from books_async._retry import RetryPolicy
-from books_async._transport import Transport, normalise_base_url
+from books_async._transport import CLOSE_GRACE, Transport, normalise_base_url
 from books_async._types import JSON, NOT_GIVEN, TimeoutArg
 from books_async.resources import Customers, Invoices, Mobile, Orgs, Products, Quotes, Services, Validate
 
@@ -57,6 +61,8 @@ class BooksClient:
     Args:
         api_key: the key; ``BOOKS_API_KEY`` from the environment when omitted.
         base_url: the API's address; ``BOOKS_BASE_URL``, else production. Plain ``http://`` only to loopback.
+            ``user:password@`` in it is sent as HTTP Basic auth (for a proxy in front of the API) and shown
+            as ``[redacted]@`` everywhere.
         rate_limit: the quota to stay under (default 100 a minute); ``None`` turns client-side limiting off.
             Clients in one process with the same key share one limiter.
         limiter: a limiter to use instead, e.g. one shared by several keys of an organisation, or a
@@ -66,6 +72,9 @@ class BooksClient:
         max_retry_wait: a 429 asking for a longer wait than this raises :class:`RateLimitError` at once.
         auth_scheme: send the key as ``x-api-key`` (default) or as ``Authorization: Bearer``.
         session: an ``aiohttp.ClientSession`` to use; it stays yours and is not closed by :meth:`aclose`.
+        max_response_bytes: the largest answer read into memory (default 32 MiB), error answers included;
+            a larger one stops being read at the cap and raises :class:`ResponseTooLargeError` (or, for a
+            write, :class:`WriteAcceptedError`). Downloads through the bulk helpers stream to disk instead.
         strict_responses: refuse any answer that differs from the spec (an enum value it does not list, a
             missing or null key, a date-time for a date, money as a string, an object for an id) with
             :class:`ResponseDecodeError` and its path, for contract tests in CI. By default answers are read
@@ -97,10 +106,14 @@ class BooksClient:
         max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT,
         auth_scheme: Literal["x-api-key", "bearer"] = "x-api-key",
         session: aiohttp.ClientSession | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         strict_responses: bool = False,
     ) -> None:
-        key = api_key if api_key is not None else os.environ.get("BOOKS_API_KEY", "")
-        if not key or not key.strip():
+        key = Secret(api_key if api_key is not None else os.environ.get("BOOKS_API_KEY", ""))
+        # Error trackers print every local of every frame of a traceback, this one's included when a
+        # setting below is refused: from here on the key lives only in `key`, whose repr is redacted.
+        del api_key
+        if not key.reveal().strip():
             raise ConfigurationError(
                 "No API key: pass BooksClient(api_key=...) or set BOOKS_API_KEY. "
                 "To try things out without one, run the sandbox (books-async sandbox)."
@@ -113,11 +126,16 @@ class BooksClient:
             if isinstance(timeout, Timeout)
             else Timeout(connect=min(DEFAULT_TIMEOUT.connect, timeout), read=timeout, total=timeout)
         )
+        cap: object = max_response_bytes  # typed int, but a caller's float or bool must not pass
+        if isinstance(cap, bool) or not isinstance(cap, int) or cap < 1:
+            raise ConfigurationError(
+                f"max_response_bytes must be a positive number of bytes; got {max_response_bytes!r}."
+            )
         if limiter is None:
-            limiter = NoLimiter() if rate_limit is None else limiter_for_key(key, rate_limit)
+            limiter = NoLimiter() if rate_limit is None else limiter_for_key(key.reveal(), rate_limit)
         retry = RetryPolicy(max_retries=max_retries, max_retry_wait=max_retry_wait)
         self._settings = _Settings(
-            base_url=url, auth_scheme=auth_scheme, timeout=limits, max_retries=max_retries
+            base_url=redact_url(url), auth_scheme=auth_scheme, timeout=limits, max_retries=max_retries
         )
         self._transport = Transport(
             api_key=key,
@@ -127,6 +145,7 @@ class BooksClient:
             limiter=limiter,
             retry=retry,
             session=session,
+            max_response_bytes=max_response_bytes,
         )
         self.invoices = Invoices(self._transport, strict_responses=strict_responses)
         self.quotes = Quotes(self._transport, strict_responses=strict_responses)
@@ -209,7 +228,7 @@ class BooksClient:
 
     @property
     def base_url(self) -> str:
-        """The API address in use."""
+        """The API address in use, with any ``user:password`` in it shown as ``[redacted]``."""
         return self._settings.base_url
 
     @property
@@ -232,9 +251,17 @@ class BooksClient:
         """Whether :meth:`aclose` was called; a closed client raises :class:`ClientClosedError` on use."""
         return self._transport.closed
 
-    async def aclose(self) -> None:
-        """Close the HTTP session, unless it was passed in. Idempotent."""
-        await self._transport.aclose()
+    async def aclose(self, *, grace: float = CLOSE_GRACE) -> None:
+        """Close the client, and its HTTP session unless it was passed in. Idempotent.
+
+        Calls still in flight get ``grace`` seconds (default 5) to finish; then they are ended. A POST that
+        may have reached the API then raises :class:`OutcomeUnknownError` (:class:`WriteAcceptedError` if
+        its 2xx status had arrived), any other call :class:`ClientClosedError`.
+        """
+        wait: object = grace
+        if isinstance(wait, bool) or not isinstance(wait, int | float) or not 0 <= wait < math.inf:
+            raise ConfigurationError(f"grace must be a non-negative number of seconds; got {grace!r}.")
+        await self._transport.aclose(grace)
 
     async def __aenter__(self) -> BooksClient:
         return self
@@ -248,7 +275,10 @@ class BooksClient:
         await self.aclose()
 
     def __repr__(self) -> str:
-        s = self._settings
+        # Error trackers repr() the locals of a constructor that raised, `self` before _settings is set.
+        s = getattr(self, "_settings", None)
+        if s is None:
+            return "<BooksClient (not constructed)>"
         return f"<BooksClient base_url={s.base_url!r} auth={s.auth_scheme} key=[redacted]>"
 
 

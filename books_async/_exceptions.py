@@ -9,19 +9,26 @@ Only :class:`BooksError` and its subclasses escape the package::
     ├── APIConnectionError               never reached the server, or no response
     │   └── APITimeoutError
     ├── OutcomeUnknownError              a POST may have been processed: look it up before resending
+    │                                    (.status .body when the API answered 500/502/504)
     ├── APIStatusError                   .status .body .method .url
     │   ├── ValidationError              400 (.details)
     │   ├── AuthenticationError          401
     │   ├── PermissionDeniedError        403
     │   ├── NotFoundError                404
     │   ├── ConflictError                409
-    │   ├── PayloadTooLargeError         413
+    │   ├── PayloadTooLargeError         413 (.body_size .limit .refused_locally)
     │   ├── RateLimitError               429 (.retry_after)
     │   └── ServerError                  5xx
     └── ResponseDecodeError              a 2xx body did not match the spec (.status .body)
+        ├── ResponseTooLargeError        ...was over max_response_bytes; reading stopped at the cap
         └── WriteAcceptedError           ...of a write that happened: never resend it
 
 Messages say what failed and what to do; none of them ever holds the API key, a header or a body.
+
+What aiohttp or asyncio raised is never chained as it is: its request information holds the request's
+headers, the key among them. The ``__cause__`` is an :class:`UnderlyingError` instead, a summary with the
+library's exception type and words, the method, the URL (credentials redacted) and the status if an answer
+had begun.
 """
 
 from __future__ import annotations
@@ -47,7 +54,9 @@ __all__ = [
     "PermissionDeniedError",
     "RateLimitError",
     "ResponseDecodeError",
+    "ResponseTooLargeError",
     "ServerError",
+    "UnderlyingError",
     "ValidationError",
     "WriteAcceptedError",
 ]
@@ -123,11 +132,18 @@ class OutcomeUnknownError(BooksError):
     """A non-idempotent request failed after it may have reached the server.
 
     It is never retried automatically: look the object up (e.g. by invoice number) before resending.
+    ``status`` and ``body`` are set when the API did answer, with a status that does not say whether it
+    acted (a 500, 502 or 504 may come from a gateway after the API processed the request); otherwise
+    ``None`` (the connection failed or timed out).
     """
 
-    def __init__(self, message: str, *, method: str, url: str) -> None:
+    def __init__(
+        self, message: str, *, method: str, url: str, status: int | None = None, body: object = None
+    ) -> None:
         self.method = method
         self.url = url
+        self.status = status
+        self.body = body
         super().__init__(message)
 
 
@@ -178,7 +194,31 @@ class ConflictError(APIStatusError):
 
 
 class PayloadTooLargeError(APIStatusError):
-    """413: the request body is over the API's 5 MB limit (also raised locally before sending)."""
+    """413: the request body was too large, for the server or, before sending, for the client's limit.
+
+    ``body_size`` is the size in bytes of the body refused (``None`` if unknown). ``refused_locally`` says
+    the client refused it before sending, against ``limit`` (the API's 5 MB, or a bulk job's
+    ``max_request_bytes``); otherwise a server answered 413, whatever its body, and ``limit`` is ``None``:
+    the real ceiling is below ``body_size``, and may be below the documented 5 MB (Vercel, in front of the
+    API, refuses bodies over 4.5 MB).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        body: object,
+        method: str,
+        url: str,
+        body_size: int | None = None,
+        limit: int | None = None,
+        refused_locally: bool = False,
+    ) -> None:
+        super().__init__(message, status=status, body=body, method=method, url=url)
+        self.body_size = body_size
+        self.limit = limit
+        self.refused_locally = refused_locally
 
 
 class RateLimitError(APIStatusError):
@@ -215,6 +255,24 @@ class ResponseDecodeError(BooksError):
         super().__init__(message)
 
 
+class ResponseTooLargeError(ResponseDecodeError):
+    """A 2xx answer was larger than the client accepts (``max_response_bytes``), so reading stopped.
+
+    ``limit`` is the cap in bytes and ``received`` how many bytes had been read when reading stopped (0
+    when the declared ``Content-Length`` alone was over the cap). ``body`` is ``None``: nothing of it is
+    kept.
+    """
+
+    def __init__(
+        self, message: str, *, status: int, method: str, url: str, limit: int, received: int
+    ) -> None:
+        super().__init__(message, status=status, body=None)
+        self.method = method
+        self.url = url
+        self.limit = limit
+        self.received = received
+
+
 class WriteAcceptedError(ResponseDecodeError):
     """The API accepted a write (a 2xx answer) but its answer could not be read: the write happened.
 
@@ -226,3 +284,20 @@ class WriteAcceptedError(ResponseDecodeError):
         super().__init__(message, status=status, body=body)
         self.method = method
         self.url = url
+
+
+class UnderlyingError(BooksError):
+    """What the HTTP library raised, as a summary: the ``__cause__`` of a connection or body failure.
+
+    Never raised itself. The library's own exception is not chained, because its request information holds
+    the request's headers (the API key among them); this keeps what helps to debug: ``kind`` (the
+    library's exception type, e.g. ``aiohttp.ClientPayloadError``), its words, ``method``, ``url``
+    (credentials redacted) and ``status`` if an answer had begun.
+    """
+
+    def __init__(self, message: str, *, kind: str, method: str, url: str, status: int | None) -> None:
+        self.kind = kind
+        self.method = method
+        self.url = url
+        self.status = status
+        super().__init__(message)

@@ -21,6 +21,7 @@ from books_async._exceptions import (
 )
 from books_async._request_checks import validate_request
 from books_async._response import RawCapture, RawResponse, raw_capture
+from books_async._retry import READ_ONLY_POSTS
 from books_async._transport import Transport
 from books_async._types import JSON, NOT_GIVEN, TimeoutArg
 
@@ -30,8 +31,6 @@ T = TypeVar("T")
 
 # URL normalisation turns `/invoices/..` into `/`: a DELETE of ".." would reach another resource.
 _DOT_SEGMENTS = frozenset({".", ".."})
-# POSTs that change nothing (the reference: "Pre-validates a payload"): an unreadable answer is no write.
-_READ_ONLY_POSTS = frozenset({"/books/validate"})
 
 
 class Resource:
@@ -194,7 +193,7 @@ class Resource:
         timeout: TimeoutArg,
         response_type: object,
     ) -> object:
-        if method == "GET" or path in _READ_ONLY_POSTS:
+        if method == "GET" or path in READ_ONLY_POSTS:
             raw = await self._transport.request(
                 method, path, params=params, body=body, extra_headers=extra_headers, timeout=timeout
             )
@@ -216,7 +215,7 @@ class Resource:
         try:
             return _serde.decode(raw, response_type, where=where, strict=self._strict)
         except ResponseDecodeError as exc:
-            if method == "GET" or path in _READ_ONLY_POSTS:
+            if method == "GET" or path in READ_ONLY_POSTS:
                 exc.status, exc.body = status, raw
                 raise
             raise accepted_write_error(exc, method, path, status, raw, self._transport.base_url) from exc

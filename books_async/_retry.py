@@ -10,7 +10,10 @@ Decisions go by exception class and HTTP method, never by message text. Never at
 - POST (creates, sends, payments, convert, bulk-action) is retried only when the request provably never
   left: an :class:`APIConnectionError` raised with ``request_sent=False``, which the transport sets only for a
   failure to connect (refused, DNS, TLS handshake, connect timeout). Everything else counts as sent, and the
-  transport raises :class:`OutcomeUnknownError` instead (:meth:`RetryPolicy.outcome_unknown` says when).
+  transport raises :class:`OutcomeUnknownError` instead (:meth:`RetryPolicy.outcome_unknown` says when): a
+  dropped connection, a timeout, a body that broke off before its status arrived, and a 5xx other than 501
+  and 503, which a gateway may send after the API processed the request. 501 and 503 say it was not acted on.
+- A POST that changes nothing (:data:`READ_ONLY_POSTS`, the payload pre-validation) is retried like a GET.
 
 How it composes with the transport, which owns the clock, the limiter and the per-call deadline::
 
@@ -48,13 +51,35 @@ from books_async._exceptions import (
     ServerError,
 )
 
-__all__ = ["IDEMPOTENT_METHODS", "RETRYABLE_STATUSES", "RetryPolicy", "parse_retry_after"]
+__all__ = [
+    "IDEMPOTENT_METHODS",
+    "NOT_PROCESSED_STATUSES",
+    "READ_ONLY_POSTS",
+    "RETRYABLE_STATUSES",
+    "RetryPolicy",
+    "is_idempotent",
+    "parse_retry_after",
+]
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "PATCH", "DELETE"})
 """Methods safe to resend after an ambiguous failure (see the module docstring for PATCH)."""
 
+READ_ONLY_POSTS = frozenset({"/books/validate"})
+"""Paths whose POST changes nothing (the reference: "Pre-validates a payload"): safe to resend, and an
+unreadable answer to one is no write. The one list the transport's retries and the resources' decoding use."""
+
 RETRYABLE_STATUSES = frozenset({502, 503, 504})
 """Gateway and overload statuses that usually clear up. A 500 is a bug on the server: resending won't help."""
+
+NOT_PROCESSED_STATUSES = frozenset({501, 503})
+"""5xx statuses that say the request was not acted on; any other 5xx may follow processing."""
+
+
+def is_idempotent(method: str, path: str) -> bool:
+    """Return whether sending ``method path`` twice ends in the same state as sending it once."""
+    verb = method.upper()
+    return verb in IDEMPOTENT_METHODS or (verb == "POST" and path in READ_ONLY_POSTS)
+
 
 # Used when a 429 carries no usable retryAfter: the API's window is a minute, but most 429s clear quickly
 # and the retry will get a fresh, accurate retryAfter if not.
@@ -104,13 +129,17 @@ class RetryPolicy:
     # Jitter needs no cryptographic randomness; a private instance keeps seeded tests independent.
     rng: random.Random = attrs.field(factory=random.Random, eq=False, repr=False)
 
-    def delay_for(self, attempt: int, exc: BaseException, method: str) -> float | None:
+    def delay_for(
+        self, attempt: int, exc: BaseException, method: str, *, idempotent: bool | None = None
+    ) -> float | None:
         """Return the seconds to wait before retrying, or ``None`` to give up and raise ``exc``.
 
         Args:
             attempt: how many retries were already made for this call (0 after the first failure).
             exc: what the failed attempt raised.
             method: the HTTP method, any case.
+            idempotent: whether resending is harmless; by default, whether ``method`` is (pass
+                :func:`is_idempotent` of the path to count a read-only POST in).
         """
         if attempt >= self.max_retries:
             return None
@@ -118,25 +147,29 @@ class RetryPolicy:
             return self._rate_limit_delay(exc)
         if not self._transient(exc):
             return None
-        verb = method.upper()
-        if verb not in IDEMPOTENT_METHODS and not (
+        if not self._idempotent(method, idempotent) and not (
             isinstance(exc, APIConnectionError) and not exc.request_sent
         ):
             return None
         return self._backoff(attempt)
 
-    def outcome_unknown(self, exc: BaseException, method: str) -> bool:
+    def outcome_unknown(self, exc: BaseException, method: str, *, idempotent: bool | None = None) -> bool:
         """Return whether ``exc`` leaves a non-idempotent request's outcome unknown.
 
-        True for a POST whose connection failed or timed out after the request may have been sent: the
-        server may have processed it, so the transport raises :class:`OutcomeUnknownError` instead.
-        Status errors are not included: the server answered, so the status says what happened.
+        True for a POST whose connection failed or timed out after the request may have been sent, and for
+        one answered with a 5xx other than 501 and 503 (a gateway's 500, 502 or 504 may come after the API
+        processed it): the transport raises :class:`OutcomeUnknownError` instead. Other statuses say what
+        happened. ``idempotent`` as for :meth:`delay_for`.
         """
-        return (
-            method.upper() not in IDEMPOTENT_METHODS
-            and isinstance(exc, APIConnectionError)
-            and exc.request_sent
-        )
+        if self._idempotent(method, idempotent):
+            return False
+        if isinstance(exc, APIConnectionError):
+            return exc.request_sent
+        return isinstance(exc, ServerError) and exc.status not in NOT_PROCESSED_STATUSES
+
+    @staticmethod
+    def _idempotent(method: str, idempotent: bool | None) -> bool:
+        return method.upper() in IDEMPOTENT_METHODS if idempotent is None else idempotent
 
     @staticmethod
     def _transient(exc: BaseException) -> bool:

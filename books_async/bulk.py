@@ -78,6 +78,7 @@ from books_async._exceptions import (
     ConflictError,
     InvalidRequestError,
     ResponseDecodeError,
+    ResponseTooLargeError,
     ServerError,
     WriteAcceptedError,
 )
@@ -338,10 +339,15 @@ async def _write_pdf(body: ByteStream, target: Path, max_bytes: int) -> int:
         written = 0
         pending = bytearray()
         tail = b""
-        async for piece in body.chunks(_READ_CHUNK):
+        pieces = body.chunks(_READ_CHUNK, max_bytes=max_bytes)
+        while True:
+            try:
+                piece = await anext(pieces)
+            except StopAsyncIteration:
+                break
+            except ResponseTooLargeError as exc:
+                raise _too_big(target, max_bytes) from exc
             pending += piece
-            if written + len(pending) > max_bytes:
-                raise _too_big(target, max_bytes)
             tail = (tail + piece[-_TRAILER_WINDOW:])[-_TRAILER_WINDOW:]
             if len(pending) >= _WRITE_CHUNK:
                 _check_header(written, pending, target)
@@ -388,7 +394,7 @@ class Bulk:
         concurrency: int = 4,
         max_items_per_request: int | None = None,
         max_request_bytes: int = MAX_BODY_BYTES,
-        max_response_bytes: int | None = PLATFORM_LIMIT,
+        max_answer_bytes: int | None = PLATFORM_LIMIT,
         progress: Progress[InvoiceCreate, Invoice] | None = None,
         stop: asyncio.Event | None = None,
     ) -> BulkResult[Invoice]:
@@ -398,7 +404,7 @@ class Bulk:
         arrays (never split, never reordered) sent ``concurrency`` at a time. An array is kept under the
         smallest of: ``max_request_bytes`` (the API's 5 MB by default); what a 413 taught this client
         (4.5 MB, then half of what was refused; kept for the client's life, and said once in a WARNING);
-        and ``max_response_bytes`` divided by the answer/request size ratio measured on earlier answers,
+        and ``max_answer_bytes`` divided by the answer/request size ratio measured on earlier answers,
         because the answer to a bulk create is 2-4 times its request and the vendor's platform fails answers
         over 4.5 MB *after* creating the batch (``None`` turns this off). Until a first answer was measured,
         small probes go one at a time. A bulk create is atomic on the server, so one bad item must not sink
@@ -432,7 +438,7 @@ class Bulk:
             concurrency=concurrency,
             max_items=max_items_per_request,
             max_bytes=max_request_bytes,
-            max_response_bytes=max_response_bytes,
+            max_answer_bytes=max_answer_bytes,
             progress=progress,
             stop=stop,
         )
@@ -445,7 +451,7 @@ class Bulk:
         concurrency: int = 4,
         max_items_per_request: int | None = None,
         max_request_bytes: int = MAX_BODY_BYTES,
-        max_response_bytes: int | None = PLATFORM_LIMIT,
+        max_answer_bytes: int | None = PLATFORM_LIMIT,
         progress: Progress[QuoteCreate, Quote] | None = None,
         stop: asyncio.Event | None = None,
     ) -> BulkResult[Quote]:
@@ -465,7 +471,7 @@ class Bulk:
             concurrency=concurrency,
             max_items=max_items_per_request,
             max_bytes=max_request_bytes,
-            max_response_bytes=max_response_bytes,
+            max_answer_bytes=max_answer_bytes,
             progress=progress,
             stop=stop,
         )

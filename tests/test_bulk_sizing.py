@@ -93,7 +93,7 @@ async def test_the_platform_limit_on_requests_costs_one_413() -> None:
         items = [draft(people[i % 3], f"PL-{i:04d}", lines=20, width=400) for i in range(560)]
         assert sum(size_of(item) for item in items) > MAX_BODY_BYTES
         async with BooksClient(sb.api_key, base_url=gw.base_url, rate_limit=None) as books:
-            result = await books.bulk.create_invoices(items, max_response_bytes=None, concurrency=1)
+            result = await books.bulk.create_invoices(items, max_answer_bytes=None, concurrency=1)
         assert result.ok
         assert gw.count("413") == 1
         assert len(numbers_in(sb, "PL-")) == 560
@@ -128,7 +128,7 @@ async def test_batches_are_sized_by_their_expected_answer() -> None:
     ):
         people = customers(sb)
         items = [draft(people[i % 3], f"AN-{i:04d}", lines=i % 4 + 1) for i in range(1000)]
-        result = await books.bulk.create_invoices(items, max_response_bytes=limit)
+        result = await books.bulk.create_invoices(items, max_answer_bytes=limit)
         assert result.ok
         assert gw.count("answer-too-big") == 0
         assert Counter(m for m, _, _ in gw.log)["GET"] == 0  # no look-up: nothing was reconciled
@@ -136,7 +136,7 @@ async def test_batches_are_sized_by_their_expected_answer() -> None:
 
 
 async def test_without_answer_sizing_big_answers_are_reconciled_not_duplicated() -> None:
-    """The contrast: with max_response_bytes=None the platform's 500s after creating come back, and every
+    """The contrast: with max_answer_bytes=None the platform's 500s after creating come back, and every
     such batch is looked up by number instead of being sent again."""
     limit = 200_000
     async with (
@@ -146,7 +146,7 @@ async def test_without_answer_sizing_big_answers_are_reconciled_not_duplicated()
     ):
         people = customers(sb)
         items = [draft(people[i % 3], f"AX-{i:04d}", lines=i % 4 + 1) for i in range(1000)]
-        result = await books.bulk.create_invoices(items, max_response_bytes=None)
+        result = await books.bulk.create_invoices(items, max_answer_bytes=None)
         assert result.ok
         assert gw.count("answer-too-big") >= 1
         stored = numbers_in(sb, "AX-")

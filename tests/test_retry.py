@@ -22,7 +22,7 @@ from books_async._exceptions import (
     ServerError,
     ValidationError,
 )
-from books_async._retry import RetryPolicy, parse_retry_after
+from books_async._retry import RetryPolicy, is_idempotent, parse_retry_after
 
 URL = "https://books.test/api/v1/books/invoices"
 NOW = datetime(2025, 11, 25, 12, 0, 0, tzinfo=UTC)
@@ -123,7 +123,7 @@ def test_post_is_retried_after_a_connect_failure() -> None:
 
 
 def test_outcome_is_unknown_only_for_a_non_idempotent_request_that_may_have_been_sent() -> None:
-    """outcome_unknown flags a POST connection failure after sending, and nothing else."""
+    """outcome_unknown flags a POST connection failure after sending, and nothing else of that kind."""
     p = policy()
     assert p.outcome_unknown(connection_error(sent=True), "POST")
     assert p.outcome_unknown(connection_error(sent=None), "POST")
@@ -131,6 +131,33 @@ def test_outcome_is_unknown_only_for_a_non_idempotent_request_that_may_have_been
     assert not p.outcome_unknown(connection_error(sent=False), "POST")
     assert not p.outcome_unknown(connection_error(sent=True), "GET")
     assert not p.outcome_unknown(status_error(ServerError, 503), "POST")
+
+
+@pytest.mark.parametrize("status", [500, 502, 504, 507, 520])
+def test_a_post_answered_with_a_5xx_that_may_follow_processing_is_unknown(status: int) -> None:
+    """A gateway's 500, 502 or 504 may come after the API processed the POST: its outcome is unknown."""
+    assert policy().outcome_unknown(status_error(ServerError, status), "POST")
+    assert policy().delay_for(0, status_error(ServerError, status), "POST") is None
+
+
+@pytest.mark.parametrize("status", [501, 503])
+def test_a_post_answered_501_or_503_was_not_processed(status: int) -> None:
+    """501 and 503 say the request was not acted on: a plain ServerError, not an unknown outcome."""
+    assert not policy().outcome_unknown(status_error(ServerError, status), "POST")
+
+
+def test_a_read_only_post_is_retried_like_a_get() -> None:
+    """POST /books/validate changes nothing: with idempotent=True it is retried and never unknown."""
+    assert is_idempotent("POST", "/books/validate")
+    assert is_idempotent("post", "/books/validate")
+    assert not is_idempotent("POST", "/books/invoices")
+    assert not is_idempotent("POST", "/books/validate/extra")
+    assert is_idempotent("DELETE", "/books/invoices/1")
+    p = policy()
+    for exc in (status_error(ServerError, 502), status_error(ServerError, 504), connection_error(sent=True)):
+        assert p.delay_for(0, exc, "POST", idempotent=True) is not None
+        assert not p.outcome_unknown(exc, "POST", idempotent=True)
+    assert p.delay_for(0, status_error(ServerError, 500), "POST", idempotent=True) is None
 
 
 @pytest.mark.parametrize("method", ["GET", "POST", "DELETE"])

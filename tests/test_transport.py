@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
+import queue
 import socket
-from collections.abc import AsyncIterator
+import threading
+import warnings
+from collections.abc import AsyncIterator, Iterator
+from datetime import date
 from decimal import Decimal
 
 import aiohttp
@@ -18,6 +23,7 @@ from books_async import (
     APITimeoutError,
     AuthenticationError,
     BooksClient,
+    BooksError,
     ClientClosedError,
     ConfigurationError,
     ConflictError,
@@ -28,11 +34,23 @@ from books_async import (
     RateLimit,
     RateLimitError,
     ServerError,
+    SlidingWindowLimiter,
     Timeout,
     ValidationError,
+    WriteAcceptedError,
 )
-from books_async.models import InvoiceCreate, ItemType, LineItemCreate
-from tests.scripted_server import INVOICE_ID, ScriptedServer, drop, respond, scripted_server, stall
+from books_async.models import InvoiceCreate, ItemType, LineItemCreate, ValidateRequest, ValidationKind
+from books_async.sandbox import Sandbox, serve
+from tests.hostile_server import Gateway, gateway, stall_body, stall_head
+from tests.scripted_server import (
+    INVOICE_ID,
+    ScriptedServer,
+    drop,
+    respond,
+    respond_bytes,
+    scripted_server,
+    stall,
+)
 
 SECRET = "sk_live_do_not_leak_0123456789"  # noqa: S105  # a fake key the tests hunt for
 INVOICE_PATH = f"/books/invoices/{INVOICE_ID}"
@@ -290,8 +308,38 @@ async def test_body_over_5mb_is_refused_before_sending(server: ScriptedServer) -
     async with client_for(server) as books:
         with pytest.raises(PayloadTooLargeError) as caught:
             await books.invoices.create(many)
-    assert "5,242,880" in str(caught.value)
+    error = caught.value
+    assert "5,242,880" in str(error)
     assert server.seen == []
+    assert error.refused_locally is True
+    assert error.limit == 5 * 1024 * 1024
+    assert error.body_size is not None
+    assert error.body_size > error.limit
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (b"Request Entity Too Large\n\nFUNCTION_PAYLOAD_TOO_LARGE\n\nbom1::abcde-1234\n", "text/plain"),
+        (b'{"error": "payload_too_large", "message": "Request body exceeds 5MB"}', "application/json"),
+    ],
+    ids=["vercel-text", "api-json"],
+)
+async def test_413_from_the_server_says_how_big_the_refused_body_was(
+    server: ScriptedServer, body: bytes, content_type: str
+) -> None:
+    """A server's 413, JSON or not, is PayloadTooLargeError with the size refused, marked as the server's."""
+    server.script("POST", "/books/invoices", respond_bytes(body, content_type, status=413))
+    async with client_for(server) as books:
+        with pytest.raises(PayloadTooLargeError) as caught:
+            await books.invoices.create([an_invoice_create(lines=50)] * 20)
+    error = caught.value
+    assert error.refused_locally is False
+    assert error.limit is None
+    assert error.body_size == len(server.seen[0].body)
+    assert f"{error.body_size:,} bytes" in str(error)
+    assert error.status == 413
+    assert len(server.seen) == 1
 
 
 def test_missing_key_names_the_environment_variable(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -398,3 +446,223 @@ async def test_stream_reports_the_declared_content_type_without_parameters(serve
     async with client_for(server) as books, books._transport.stream("GET", INVOICE_PATH + "/pdf") as body:
         assert body.content_type == "application/pdf"
         assert b"".join([chunk async for chunk in body.chunks()]) == b"%PDF-1.7\n"
+
+
+# ---------------------------------------------------------------------------------- a POST answered 5xx
+
+
+@pytest.fixture
+async def sandbox_behind_gateway() -> AsyncIterator[tuple[Sandbox, Gateway]]:
+    async with serve(rate_limit=None) as sb, gateway(sb.base_url) as gw:
+        yield sb, gw
+
+
+def invoice_numbers(sb: Sandbox) -> list[str]:
+    return [str(record.doc["invoice_number"]) for record in sb.store.space(sb.org_id)["invoices"].values()]
+
+
+@pytest.mark.parametrize("status", [500, 502, 504])
+async def test_post_answered_5xx_after_it_was_processed_is_outcome_unknown(
+    sandbox_behind_gateway: tuple[Sandbox, Gateway], status: int
+) -> None:
+    """A gateway that forwarded the create, then answered 500/502/504: OutcomeUnknownError keeping the
+    status and body, never resent, and the invoice exists."""
+    sb, gw = sandbox_behind_gateway
+    assert sb.seed is not None
+    gw.fail("POST", "/books/invoices", status)
+    draft = InvoiceCreate(
+        customer_id=sb.seed.customer_b2b_intra,
+        invoice_number=f"GW-{status}",
+        invoice_date=date(2026, 11, 1),
+        line_items=an_invoice_create().line_items,
+    )
+    async with BooksClient(sb.api_key, base_url=gw.base_url, rate_limit=None) as books:
+        with pytest.raises(OutcomeUnknownError) as caught:
+            await books.invoices.create(draft)
+    error = caught.value
+    assert (error.status, error.method) == (status, "POST")
+    assert error.body == {"error": "bad_gateway", "message": "upstream connection reset"}
+    assert "look the object up" in str(error)
+    assert gw.forwarded.count(("POST", "/books/invoices")) == 1
+    assert f"GW-{status}" in invoice_numbers(sb)
+
+
+async def test_read_only_post_answered_502_is_retried(
+    sandbox_behind_gateway: tuple[Sandbox, Gateway],
+) -> None:
+    """POST /books/validate writes nothing: a 502 after it was forwarded is retried like a GET's."""
+    sb, gw = sandbox_behind_gateway
+    gw.fail("POST", "/books/validate", 502)
+    request = ValidateRequest(kind=ValidationKind.customer, payload={"type": "B2C", "name": "Asha"})
+    async with BooksClient(sb.api_key, base_url=gw.base_url, rate_limit=None) as books:
+        result = await books.validate.check(request)
+        assert result.kind == ValidationKind.customer
+        gw.fail("POST", "/books/validate", 500)
+        with pytest.raises(ServerError) as caught:  # a 500 is not retried, and is no unknown outcome
+            await books.validate.check(request)
+    assert caught.value.status == 500
+    assert gw.forwarded.count(("POST", "/books/validate")) == 3
+
+
+# ---------------------------------------------------------------------------------- lifecycle
+
+
+async def arrived(server: ScriptedServer, count: int) -> None:
+    """Return once the server has received ``count`` requests."""
+    async with asyncio.timeout(10):  # a hang guard
+        # The server records requests and signals nothing: polling its record is the simple way to wait.
+        while len(server.seen) < count:  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+
+
+async def test_aclose_lets_calls_in_flight_finish_within_grace(server: ScriptedServer) -> None:
+    """aclose() waits for a call in flight that finishes within the grace period; it succeeds."""
+    server.script("GET", INVOICE_PATH, stall(0.3))
+    books = client_for(server)
+    call = asyncio.ensure_future(books.invoices.get(INVOICE_ID))
+    await arrived(server, 1)
+    await books.aclose(grace=30.0)
+    assert (await call).id == INVOICE_ID
+    assert books.closed
+
+
+async def test_aclose_ends_calls_still_running_after_grace(server: ScriptedServer) -> None:
+    """Past the grace period: a POST that was sent is OutcomeUnknownError (WriteAcceptedError once its 201
+    came), a GET, a read-only POST and a call still queued in the limiter are ClientClosedError."""
+    server.default = stall_head(30.0)
+    server.script("POST", "/books/invoices/" + INVOICE_ID + "/send", stall_body(30.0, 200))
+    limiter = SlidingWindowLimiter(RateLimit(4, 60.0))
+    books = client_for(server, limiter=limiter)
+    request = ValidateRequest(kind=ValidationKind.customer, payload={"name": "Asha"})
+    calls = [
+        asyncio.ensure_future(books.invoices.get(INVOICE_ID)),
+        asyncio.ensure_future(books.invoices.create(an_invoice_create())),
+        asyncio.ensure_future(books.invoices.send(INVOICE_ID)),
+        asyncio.ensure_future(books.validate.check(request)),
+    ]
+    await arrived(server, 4)
+    queued = asyncio.ensure_future(books.invoices.get(INVOICE_ID))  # the limiter's fifth slot is a minute off
+    await asyncio.sleep(0.05)
+    await books.aclose(grace=0.2)
+    results = await asyncio.gather(*calls, queued, return_exceptions=True)
+    assert [type(r).__name__ for r in results] == [
+        "ClientClosedError",
+        "OutcomeUnknownError",
+        "WriteAcceptedError",
+        "ClientClosedError",
+        "ClientClosedError",
+    ]
+    assert isinstance(results[2], WriteAcceptedError)
+    assert results[2].status == 200
+    assert len(server.seen) == 4
+    assert not [r for r in results if isinstance(r, BaseException) and not isinstance(r, BooksError)]
+
+
+async def test_aclose_ends_a_stream_whose_body_is_still_arriving(server: ScriptedServer) -> None:
+    """A download still open past the grace period ends with ClientClosedError from chunks()."""
+    server.script("GET", INVOICE_PATH + "/pdf", stall_body(30.0, sent=b"%PDF-1.7\n"))
+    books = client_for(server)
+    got: list[bytes] = []
+
+    async def download() -> None:
+        async with books._transport.stream("GET", INVOICE_PATH + "/pdf") as body:
+            async for chunk in body.chunks():
+                got.append(chunk)
+
+    task = asyncio.ensure_future(download())
+    await arrived(server, 1)
+    await asyncio.sleep(0.1)
+    await books.aclose(grace=0.1)
+    with pytest.raises(ClientClosedError):
+        await task
+    assert got == [b"%PDF-1.7\n"]
+
+
+def test_client_works_again_in_a_second_event_loop() -> None:
+    """A client used in one asyncio.run() works in the next: its old connections are dropped, not reused."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    books = BooksClient(SECRET, base_url=f"http://127.0.0.1:{port}/api/v1", rate_limit=RateLimit(50, 1.0))
+
+    async def once() -> str:
+        async with scripted_server(port):
+            return (await books.invoices.get(INVOICE_ID)).id
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        assert asyncio.run(once()) == INVOICE_ID
+        assert asyncio.run(once()) == INVOICE_ID
+        asyncio.run(books.aclose())
+        gc.collect()
+    assert not [w for w in caught if "Unclosed" in str(w.message)]
+
+
+def test_client_in_use_by_another_running_loop_says_what_to_do(server_in_thread: str) -> None:
+    """Used from a second loop while the first still runs (another thread): ConfigurationError, clearly."""
+    books = BooksClient(SECRET, base_url=server_in_thread, rate_limit=None)
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        first = asyncio.run_coroutine_threadsafe(books.invoices.get(INVOICE_ID), loop).result(timeout=30)
+        assert first.id == INVOICE_ID
+        with pytest.raises(ConfigurationError, match="one BooksClient per event loop"):
+            asyncio.run(books.invoices.get(INVOICE_ID))
+        asyncio.run_coroutine_threadsafe(books.aclose(), loop).result(timeout=30)
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=30)
+        loop.close()
+
+
+@pytest.fixture
+def server_in_thread() -> Iterator[str]:
+    """A scripted server running in a thread of its own, for tests that run several event loops."""
+    ready: queue.Queue[str] = queue.Queue()
+    stop = threading.Event()
+
+    async def run() -> None:
+        async with scripted_server() as s:
+            ready.put(s.base_url)
+            while not stop.is_set():  # noqa: ASYNC110 - a threading.Event, set from the test's thread
+                await asyncio.sleep(0.05)
+
+    thread = threading.Thread(target=asyncio.run, args=(run(),), daemon=True)
+    thread.start()
+    try:
+        yield ready.get(timeout=30)
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+
+
+async def test_borrowed_session_closed_by_its_owner_raises_client_closed(server: ScriptedServer) -> None:
+    """A session passed in and then closed by its owner: ClientClosedError naming the session."""
+    session = aiohttp.ClientSession()
+    books = client_for(server, session=session)
+    await session.close()
+    with pytest.raises(ClientClosedError, match="session passed"):
+        await books.invoices.get(INVOICE_ID)
+    assert server.seen == []
+
+
+def test_borrowed_session_of_another_loop_raises_configuration_error(server_in_thread: str) -> None:
+    """A session made in one event loop and used from another: ConfigurationError saying what to do."""
+
+    async def make() -> aiohttp.ClientSession:
+        return aiohttp.ClientSession()
+
+    session = asyncio.run(make())
+    books = BooksClient(SECRET, base_url=server_in_thread, rate_limit=None, session=session)
+    with pytest.raises(ConfigurationError, match="another event loop"):
+        asyncio.run(books.invoices.get(INVOICE_ID))
+    session.detach()  # its loop is gone: nothing to close, and no warning about it either
+
+
+@pytest.mark.parametrize("grace", [-1, float("inf"), float("nan"), True])
+async def test_aclose_refuses_a_bad_grace(server: ScriptedServer, grace: float) -> None:
+    """grace must be a finite, non-negative number of seconds."""
+    async with client_for(server) as books:
+        with pytest.raises(ConfigurationError, match="grace"):
+            await books.aclose(grace=grace)

@@ -79,7 +79,7 @@ class Creator(Generic[I, T]):
         concurrency: int,
         max_items: int | None,
         max_bytes: int,
-        max_response_bytes: int | None,
+        max_answer_bytes: int | None,
         progress: Progress[I, T] | None,
         stop: asyncio.Event | None,
     ) -> None:
@@ -90,14 +90,14 @@ class Creator(Generic[I, T]):
             raise ConfigurationError(
                 f"max_request_bytes must be from 3 to {MAX_BODY_BYTES:,} (the API limit); got {max_bytes!r}."
             )
-        if max_response_bytes is not None and (
-            isinstance(max_response_bytes, bool) or max_response_bytes < 1
-        ):
+        if max_answer_bytes is not None and (isinstance(max_answer_bytes, bool) or max_answer_bytes < 1):
             raise ConfigurationError(
-                f"max_response_bytes must be a positive integer or None; got {max_response_bytes!r}."
+                f"max_answer_bytes must be a positive integer or None; got {max_answer_bytes!r}."
             )
         self.max_bytes = max_bytes
-        self.max_response_bytes = max_response_bytes
+        # An answer over the client's own read cap would fail after the batch was created: size under both.
+        cap = client._transport.max_response_bytes
+        self.max_answer_bytes = None if max_answer_bytes is None else min(max_answer_bytes, cap)
         self.limits = limits
         self.items = items
         self.kind = kind
@@ -194,6 +194,9 @@ class Creator(Generic[I, T]):
             body=None,
             method="POST",
             url=self.url,
+            body_size=size + 2,
+            limit=self.max_bytes,
+            refused_locally=True,
         )
 
     def refused_before(self, size: int) -> PayloadTooLargeError:
@@ -205,6 +208,9 @@ class Creator(Generic[I, T]):
             body=None,
             method="POST",
             url=self.url,
+            body_size=size + 2,
+            limit=self.limits.refused_at,
+            refused_locally=True,
         )
 
     # ---- running
@@ -260,7 +266,7 @@ class Creator(Generic[I, T]):
                 self.abandon()
                 return None
             # Before any answer was measured, one small probe at a time: its answer sizes the rest.
-            probing = self.max_response_bytes is not None and self.limits.ratio(self.kind) is None
+            probing = self.max_answer_bytes is not None and self.limits.ratio(self.kind) is None
             if self.pending and not (probing and self.in_flight):
                 chunk = self.take()
                 if chunk:
@@ -276,7 +282,7 @@ class Creator(Generic[I, T]):
 
         An item over the limit alone still goes alone: only a 413 proves it too big.
         """
-        limit = self.limits.limit(self.kind, self.max_bytes, self.max_response_bytes)
+        limit = self.limits.limit(self.kind, self.max_bytes, self.max_answer_bytes)
         head = self.pending[0]
         chunk: list[int] = []
         body = 2  # the brackets

@@ -8,7 +8,7 @@ which costs a reconciliation. Hence two limits, both kept per client for its who
 
 - the request limit a 413 teaches: the platform's 4.5 MB first, then half of what was refused, so a front
   door stricter than promised costs a few requests once, not one per batch;
-- the answer ratio, measured on every answer: a body is kept under ``max_response_bytes / ratio``. Until a
+- the answer ratio, measured on every answer: a body is kept under ``max_answer_bytes / ratio``. Until a
   first answer was measured, a job sends small probes, one at a time.
 """
 
@@ -49,15 +49,15 @@ class BodyLimits:
         """The largest answer/request size ratio seen for bulk creates of ``kind``, or None before any."""
         return self._ratios.get(kind)
 
-    def limit(self, kind: str, max_request_bytes: int, max_response_bytes: int | None) -> int:
+    def limit(self, kind: str, max_request_bytes: int, max_answer_bytes: int | None) -> int:
         """The largest body to pack now for ``kind``, under the caller's limits and what was learned."""
         limit = min(max_request_bytes, self.request_limit)
-        if max_response_bytes is not None:
+        if max_answer_bytes is not None:
             ratio = self._ratios.get(kind)
             if ratio is None:
-                by_answer = max_response_bytes // _PROBE_SHARE
+                by_answer = max_answer_bytes // _PROBE_SHARE
             else:
-                by_answer = int(max_response_bytes / (ratio * _RATIO_MARGIN))
+                by_answer = int(max_answer_bytes / (ratio * _RATIO_MARGIN))
             limit = min(limit, by_answer)
         return limit
 
