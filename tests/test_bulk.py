@@ -32,8 +32,9 @@ from books_async import (
     WriteAcceptedError,
     _serde,
 )
+from books_async._bulk.pool import run_pool
 from books_async._transport import MAX_BODY_BYTES
-from books_async.bulk import BulkResult, Settled, _pool, is_complete_pdf, pack, safe_filename
+from books_async.bulk import BulkResult, Settled, is_complete_pdf, pack, safe_filename
 from books_async.models import (
     InvoiceCreate,
     ItemType,
@@ -495,7 +496,9 @@ async def test_pool_runs_10000_items_with_bounded_concurrency() -> None:
         running -= 1
         return item * 2
 
-    result: BulkResult[int] = await _pool(list(range(10_000)), work, concurrency=8, progress=None, stop=None)
+    result: BulkResult[int] = await run_pool(
+        list(range(10_000)), work, concurrency=8, progress=None, stop=None
+    )
     assert result.values == [i * 2 for i in range(10_000)]
     assert peak == 8
     assert peak_tasks <= 8 + 1  # the workers and the test itself

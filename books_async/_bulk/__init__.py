@@ -1,5 +1,7 @@
-"""The parts of :mod:`books_async.bulk` that stand on their own.
+"""The parts of :mod:`books_async.bulk`, the public facade, along their seams.
 
-``results`` (what a job reports), ``create`` (the bulk-create job), ``sizing`` (body limits), ``outcomes``
-(what a failure says about the API's state) and ``readback`` (resolving sends and payments).
+``results`` (what a job reports), ``pool`` (the worker pool fan-out jobs run on), ``create`` (the bulk-create
+job), ``sizing`` (body limits and packing), ``outcomes`` (what a failure says about the API's state),
+``readback`` (resolving sends and payments), ``downloads`` (one PDF per document) and ``files`` (writing a
+PDF safely, no HTTP involved).
 """

@@ -15,8 +15,12 @@ which costs a reconciliation. Hence two limits, both kept per client for its who
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Iterator
 
-__all__ = ["PLATFORM_LIMIT", "BodyLimits"]
+from books_async._exceptions import ConfigurationError
+from books_async._transport import MAX_BODY_BYTES
+
+__all__ = ["PLATFORM_LIMIT", "BodyLimits", "pack"]
 
 log = logging.getLogger("books_async.bulk")
 
@@ -86,3 +90,32 @@ class BodyLimits:
     def refuses(self, body_size: int) -> bool:
         """Whether a body of ``body_size`` bytes is at least one a 413 already refused."""
         return self.refused_at is not None and body_size >= self.refused_at
+
+
+def pack(
+    sizes: Iterable[tuple[int, int]], *, limit: int = MAX_BODY_BYTES, max_items: int | None = None
+) -> Iterator[list[int]]:
+    """Group items into JSON array bodies of at most ``limit`` bytes, greedily, in input order.
+
+    ``sizes`` gives ``(index, serialised size)`` per item; each yielded chunk is a list of indexes whose
+    array ``[a,b,c]`` is ``2 + sum(sizes) + (len - 1)`` bytes. Items are never split or reordered. An item
+    that cannot fit even alone (``size + 2 > limit``) must be filtered out by the caller.
+
+    Raises:
+        ConfigurationError: an item is too big to fit alone, or ``max_items`` is not positive.
+    """
+    if max_items is not None and max_items < 1:
+        raise ConfigurationError(f"max_items must be a positive integer or None; got {max_items!r}.")
+    chunk: list[int] = []
+    body = 2  # the brackets
+    for index, size in sizes:
+        if size + 2 > limit:
+            raise ConfigurationError(f"item {index} is {size:,} bytes: it cannot fit in {limit:,} alone.")
+        extra = size + (1 if chunk else 0)  # a comma before every item but the first
+        if chunk and (body + extra > limit or len(chunk) == max_items):
+            yield chunk
+            chunk, body, extra = [], 2, size
+        chunk.append(index)
+        body += extra
+    if chunk:
+        yield chunk
