@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Generic, Literal, TypeVar
 
 from books_async import _serde
@@ -115,8 +115,8 @@ class Creator(Generic[I, T]):
         """Sends of each item that may have created it (an atomic refusal does not count)."""
         self.unknown = [False] * len(items)
         """Whether a send of the item had an unknown outcome, so a later 409 may be our own doing."""
-        self.sizes = [0] * len(items)
-        """Each item's size in a bulk body, measured once."""
+        self.encoded = [b""] * len(items)
+        """Each item's JSON, checked and encoded once: measured by its length, sent by joining."""
         self.pending: deque[deque[int]] = deque()
         """Runs of items to send, in order; each is cut into chunks under the size limit of the moment."""
         self.in_flight = 0
@@ -127,10 +127,11 @@ class Creator(Generic[I, T]):
     def number(self, index: int) -> str | None:
         return self._number(self.items[index])
 
-    async def _create(self, batch: list[I]) -> list[T]:
-        # Straight to the transport, not books.invoices.create: the items were validated when measured.
+    async def _create(self, indices: list[int]) -> list[T]:
+        # Straight to the transport, not books.invoices.create: the items were checked and encoded when
+        # measured, and those very bytes are sent.
         where = f"POST {self.path}"
-        body = _bulk_body(batch)
+        body = b"[" + b",".join([self.encoded[i] for i in indices]) + b"]"
         answer = await self._client._transport.request_raw("POST", self.path, body=body)
         self.limits.answered(self.kind, len(body), len(answer.content))
         try:
@@ -139,8 +140,8 @@ class Creator(Generic[I, T]):
             raise accepted_write_error(
                 exc, "POST", self.path, answer.status, answer.content, self._client.base_url
             ) from exc
-        if len(created) != len(batch):
-            cause = ResponseDecodeError(f"{where}: {len(created)} objects came back for {len(batch)}")
+        if len(created) != len(indices):
+            cause = ResponseDecodeError(f"{where}: {len(created)} objects came back for {len(indices)}")
             raise accepted_write_error(
                 cause, "POST", self.path, answer.status, answer.content, self._client.base_url
             )
@@ -158,12 +159,12 @@ class Creator(Generic[I, T]):
             try:
                 # Checked one by one, so a bad item is reported as itself, not as a chunk's failure.
                 validate_request(item)
-                size = len(_serde.dumps(_serde.unstructure_request(item)))
+                encoded = _serde.dumps(_serde.unstructure_request(item))
             except InvalidRequestError as exc:
                 self.outcomes.settle(index, exc)
                 continue
-            if size + 2 > self.max_bytes:
-                self.outcomes.settle(index, self.too_large(size))
+            if len(encoded) + 2 > self.max_bytes:
+                self.outcomes.settle(index, self.too_large(len(encoded)))
                 continue
             number = self.number(index)
             earlier = first_use.setdefault(number, index) if number is not None else index
@@ -182,7 +183,7 @@ class Creator(Generic[I, T]):
                     ),
                 )
                 continue
-            self.sizes[index] = size
+            self.encoded[index] = encoded
             fit.append(index)
         return fit
 
@@ -288,7 +289,7 @@ class Creator(Generic[I, T]):
         body = 2  # the brackets
         while head:
             index = head[0]
-            size = self.sizes[index]
+            size = len(self.encoded[index])
             if self.limits.refuses(size + 2):
                 head.popleft()
                 self.outcomes.settle(index, self.refused_before(size))
@@ -334,7 +335,7 @@ class Creator(Generic[I, T]):
         for index in indices:
             self.sends[index] += 1
         try:
-            created = await self._create([self.items[i] for i in indices])
+            created = await self._create(indices)
         except WriteAcceptedError as exc:
             await self.settle_accepted(indices, exc)
         except (ValidationError, ConflictError) as exc:
@@ -393,7 +394,7 @@ class Creator(Generic[I, T]):
     def too_big(self, indices: list[int], exc: PayloadTooLargeError) -> None:
         """A 413: learn the limit it shows, and send the chunk again cut under it (an item alone fails)."""
         self.refused(indices)
-        size = 2 + sum(self.sizes[i] for i in indices) + len(indices) - 1
+        size = 2 + sum(len(self.encoded[i]) for i in indices) + len(indices) - 1
         self.limits.refused(self.path, size, len(indices))
         if len(indices) == 1:
             self.outcomes.settle(indices[0], exc)
@@ -515,14 +516,6 @@ class Creator(Generic[I, T]):
         by_number = {self.number(i): i for i in indices}
         found = await self._find(self._client, [self.items[i] for i in indices])
         return {by_number[n]: value for n, value in found.items() if n in by_number}
-
-
-def _bulk_body(batch: Sequence[object]) -> bytes:
-    """Encode items as one JSON array: exactly the bytes measured (brackets, commas, each item's own JSON).
-
-    The items were validated when measured: unlike ``books.invoices.create``, this does not check them again.
-    """
-    return b"[" + b",".join(_serde.dumps(_serde.unstructure_request(item)) for item in batch) + b"]"
 
 
 def _by_item(exc: ValidationError | ConflictError, size: int) -> dict[int, list[ErrorDetail]]:
