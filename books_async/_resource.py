@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping
-from typing import TypeVar, cast, overload
+from contextlib import AbstractAsyncContextManager
+from typing import ClassVar, TypeVar, cast, overload
 from urllib.parse import quote
 
 from books_async import _serde
 from books_async._exceptions import (
+    BooksError,
     ConfigurationError,
     ErrorDetail,
     InvalidRequestError,
@@ -22,10 +24,11 @@ from books_async._exceptions import (
 from books_async._request_checks import validate_request
 from books_async._response import RawCapture, RawResponse, raw_capture
 from books_async._retry import READ_ONLY_POSTS
-from books_async._transport import Transport
+from books_async._transport import MAX_BODY_BYTES, ByteStream, Transport
 from books_async._types import JSON, NOT_GIVEN, TimeoutArg
 
-__all__ = ["Resource"]
+# MAX_BODY_BYTES and ByteStream are what callers of _post_encoded and _stream need to know of the transport.
+__all__ = ["MAX_BODY_BYTES", "ByteStream", "Resource", "accepted_write_error"]
 
 T = TypeVar("T")
 
@@ -43,6 +46,9 @@ class Resource:
     """
 
     __slots__ = ("_strict", "_transport")
+
+    _paths: ClassVar[Mapping[str, str]] = {}
+    """Each operation's path template (``{id}`` slots unfilled), by method name; written by the generator."""
 
     def __init__(self, transport: Transport, *, strict_responses: bool = False) -> None:
         self._transport = transport
@@ -204,8 +210,16 @@ class Resource:
         )
         return self._decode(answer.content, response_type, method, path, answer.status)
 
-    def _decode(self, raw: bytes, response_type: object, method: str, path: str, status: int) -> object:
-        """Decode a 2xx answer, strictly if the client says so.
+    def _decode(
+        self,
+        raw: bytes,
+        response_type: object,
+        method: str,
+        path: str,
+        status: int,
+        strict: bool | None = None,
+    ) -> object:
+        """Decode a 2xx answer, strictly if ``strict`` (by default, the client) says so.
 
         Raises:
             WriteAcceptedError: the answer of a write could not be read; the write happened all the same.
@@ -213,7 +227,9 @@ class Resource:
         """
         where = f"{method} {path}"
         try:
-            return _serde.decode(raw, response_type, where=where, strict=self._strict)
+            return _serde.decode(
+                raw, response_type, where=where, strict=self._strict if strict is None else strict
+            )
         except ResponseDecodeError as exc:
             if method == "GET" or path in READ_ONLY_POSTS:
                 exc.status, exc.body = status, raw
@@ -240,6 +256,52 @@ class Resource:
         return await self._transport.request(
             method, path, params=params, extra_headers=extra_headers, timeout=timeout
         )
+
+    async def _post_encoded(self, path: str, body: bytes, response_type: type[T]) -> RawResponse[T]:
+        """POST a JSON body encoded by the caller; return the answer, whose ``parse()`` decodes it.
+
+        Private on purpose: nothing checks ``body`` here, so the caller must have run the local checks
+        on what it encoded (the bulk creates check and encode each item once, then join the bytes into
+        arrays). Decoded tolerantly whatever ``strict_responses`` says, as bulk creates always were; an
+        answer that cannot be read raises :class:`WriteAcceptedError` from ``parse()``.
+
+        Raises:
+            BooksError: what any write raises (the transport's errors for the status or the failure).
+        """
+        answer = await self._transport.request_raw("POST", path, body=body)
+        decode = functools.partial(
+            self._decode,
+            response_type=response_type,
+            method="POST",
+            path=path,
+            status=answer.status,
+            strict=False,
+        )
+        parse = cast("Callable[[bytes], T]", decode)  # _decode returns what response_type says
+        return RawResponse(answer.status, answer.headers, answer.content, parse, f"POST {path}")
+
+    def _stream(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, object] | None = None,
+        timeout: TimeoutArg = NOT_GIVEN,
+    ) -> AbstractAsyncContextManager[ByteStream]:
+        """Open a call whose 2xx body is read in chunks (downloads of any size); see ``Transport.stream``.
+
+        Opening is retried like any call; a body that breaks off midway is not: see :meth:`_retry_delay`.
+        """
+        return self._transport.stream(method, path, params=params, timeout=timeout)
+
+    def _retry_delay(self, attempt: int, exc: BooksError, method: str) -> float | None:
+        """Seconds the client's retry policy waits before retry ``attempt + 1`` after ``exc``; None: stop."""
+        return self._transport.retry.delay_for(attempt, exc, method)
+
+    @property
+    def _max_response_bytes(self) -> int:
+        """The largest answer the client reads into memory (``max_response_bytes``)."""
+        return self._transport.max_response_bytes
 
     async def _capture(
         self,

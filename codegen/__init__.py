@@ -451,6 +451,9 @@ class SpecReader:
                 res.needs.add("overload")
         elif all(kind in ("application/pdf", "application/octet-stream") for kind in content):
             return_type, response_type, returns_bytes = "bytes", None, True
+            if query_params:
+                raise CodegenError(f"{where}: a PDF operation with query parameters has no `_stream` twin")
+            res.needs.add("stream")
         else:
             raise CodegenError(f"{where}: {ok[0]} response content {list(content)} is not JSON or PDF")
 

@@ -24,6 +24,12 @@ class CustomersResource(Resource):
         """The same operations, each answering a `RawResponse`: status, headers and body, decoded on `parse()`."""
         return CustomersResourceWithRawResponse(self)
 
+    _paths = {
+        "list": "/books/customers",
+        "create": "/books/customers",
+        "get": "/books/customers/{id}",
+    }
+
     async def list(
         self,
         *,

@@ -23,6 +23,10 @@ class MobileResource(Resource):
         """The same operations, each answering a `RawResponse`: status, headers and body, decoded on `parse()`."""
         return MobileResourceWithRawResponse(self)
 
+    _paths = {
+        "dashboard": "/books/mobile/dashboard",
+    }
+
     async def dashboard(
         self,
         *,

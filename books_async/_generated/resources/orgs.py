@@ -24,6 +24,12 @@ class OrgsResource(Resource):
         """The same operations, each answering a `RawResponse`: status, headers and body, decoded on `parse()`."""
         return OrgsResourceWithRawResponse(self)
 
+    _paths = {
+        "list": "/orgs",
+        "get": "/orgs/{id}",
+        "update": "/orgs/{id}",
+    }
+
     async def list(
         self,
         *,

@@ -24,6 +24,14 @@ class ProductsResource(Resource):
         """The same operations, each answering a `RawResponse`: status, headers and body, decoded on `parse()`."""
         return ProductsResourceWithRawResponse(self)
 
+    _paths = {
+        "list": "/books/products",
+        "create": "/books/products",
+        "get": "/books/products/{id}",
+        "delete": "/books/products/{id}",
+        "update": "/books/products/{id}",
+    }
+
     async def list(
         self,
         *,

@@ -6,6 +6,7 @@ Subclass in `books_async/resources/` to add helpers such as `iter()`; change the
 
 import builtins
 from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from functools import cached_property
 from typing import cast, overload
 
@@ -19,7 +20,7 @@ from books_async._generated.models import (
     SendRequest,
 )
 from books_async._pagination import MAX_PAGE_SIZE, iterate_pages
-from books_async._resource import Resource
+from books_async._resource import ByteStream, Resource
 from books_async._response import raw_response
 from books_async._types import NOT_GIVEN, NotGiven, TimeoutArg
 
@@ -33,6 +34,15 @@ class QuotesResource(Resource):
     def with_raw_response(self) -> "QuotesResourceWithRawResponse":
         """The same operations, each answering a `RawResponse`: status, headers and body, decoded on `parse()`."""
         return QuotesResourceWithRawResponse(self)
+
+    _paths = {
+        "list": "/books/quotes",
+        "create": "/books/quotes",
+        "get": "/books/quotes/{id}",
+        "pdf": "/books/quotes/{id}/pdf",
+        "send": "/books/quotes/{id}/send",
+        "convert": "/books/quotes/{id}/convert",
+    }
 
     async def list(
         self,
@@ -168,6 +178,15 @@ class QuotesResource(Resource):
             extra_query=extra_query,
             timeout=timeout,
         )
+
+    def _pdf_stream(
+        self, id: str, /, *, timeout: TimeoutArg = NOT_GIVEN
+    ) -> AbstractAsyncContextManager[ByteStream]:
+        """`pdf()`'s answer, opened to be read in chunks: for bodies of any size (the bulk downloads).
+
+        Private: the body is read inside `async with`, and a body that breaks off midway is the caller's to retry.
+        """
+        return self._stream("GET", self._path("/books/quotes/{id}/pdf", id=id), timeout=timeout)
 
     async def send(
         self,

@@ -24,6 +24,14 @@ class ServicesResource(Resource):
         """The same operations, each answering a `RawResponse`: status, headers and body, decoded on `parse()`."""
         return ServicesResourceWithRawResponse(self)
 
+    _paths = {
+        "list": "/books/services",
+        "create": "/books/services",
+        "get": "/books/services/{id}",
+        "delete": "/books/services/{id}",
+        "update": "/books/services/{id}",
+    }
+
     async def list(
         self,
         *,

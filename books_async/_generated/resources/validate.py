@@ -23,6 +23,11 @@ class ValidateResource(Resource):
         """The same operations, each answering a `RawResponse`: status, headers and body, decoded on `parse()`."""
         return ValidateResourceWithRawResponse(self)
 
+    _paths = {
+        "context": "/books/validate",
+        "check": "/books/validate",
+    }
+
     async def context(
         self,
         *,
