@@ -68,8 +68,7 @@ from books_async._generated.models import (
     QuoteStatus,
 )
 from books_async._pagination import MAX_PAGE_SIZE
-from books_async._resource import Resource
-from books_async._transport import MAX_BODY_BYTES
+from books_async._resource import MAX_BODY_BYTES, Resource
 
 if TYPE_CHECKING:
     from books_async._client import BooksClient
@@ -146,6 +145,7 @@ class Bulk:
         creator: Creator[InvoiceCreate, Invoice] = Creator(
             list(items),
             client=self._client,
+            resource=self._client.invoices,
             limits=self._limits,
             kind="invoice",
             response_type=list[Invoice],
@@ -179,6 +179,7 @@ class Bulk:
         creator: Creator[QuoteCreate, Quote] = Creator(
             list(items),
             client=self._client,
+            resource=self._client.quotes,
             limits=self._limits,
             kind="quote",
             response_type=list[Quote],
@@ -217,6 +218,7 @@ class Bulk:
             list(ids),
             kind="invoice",
             base_url=client.base_url,
+            path=invoices._paths["send"],
             send=invoices.send,
             get=invoices.get,
             drafts=lambda page: invoices.list(status=InvoiceStatus.draft, page=page, limit=MAX_PAGE_SIZE),
@@ -253,6 +255,7 @@ class Bulk:
             list(ids),
             kind="quote",
             base_url=client.base_url,
+            path=quotes._paths["send"],
             send=quotes.send,
             get=quotes.get,
             drafts=lambda page: quotes.list(status=QuoteStatus.draft, page=page, limit=MAX_PAGE_SIZE),
@@ -294,6 +297,7 @@ class Bulk:
         payments = Payments(
             list(pairs),
             base_url=client.base_url,
+            path=invoices._paths["record_payment"],
             record=invoices.record_payment,
             get=invoices.get,
             page=lambda page: invoices.list(page=page, limit=MAX_PAGE_SIZE),
@@ -326,7 +330,7 @@ class Bulk:
             list(ids),
             nothing_to_prepare,
             self._convert,
-            lambda quote_id: Resource._path("/books/quotes/{id}/convert", id=quote_id),
+            self._convert_path,
             base_url=self._client.base_url,
             concurrency=concurrency,
             progress=progress,
@@ -348,7 +352,7 @@ class Bulk:
         except BooksError as lookup:
             if not maybe_processed(first):
                 raise first from lookup  # it happened (WriteAcceptedError) or did not (503): it says so
-            path = Resource._path("/books/quotes/{id}/convert", id=quote_id)
+            path = self._convert_path(quote_id)
             raise unknown(
                 f"POST {path}: the quote may have been converted, and reading it back failed "
                 f"({type(lookup).__name__}). Look at the quote before converting it again.",
@@ -369,6 +373,9 @@ class Bulk:
             if invoice is None:
                 raise conflict from first
             return invoice
+
+    def _convert_path(self, quote_id: str) -> str:
+        return Resource._path(self._client.quotes._paths["convert"], id=quote_id)
 
     async def _converted(self, quote_id: str) -> Invoice | None:
         """The invoice a quote was converted into, or None if it was not converted."""
@@ -415,7 +422,8 @@ class Bulk:
         check_positive("max_file_bytes", max_file_bytes)
         folder = Path(directory)
         await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
+        resource = self._client.invoices if kind == "invoice" else self._client.quotes
         downloads = Downloads(
-            self._client, folder, kind=kind, overwrite=overwrite, names=names, max_bytes=max_file_bytes
+            resource, folder, kind=kind, overwrite=overwrite, names=names, max_bytes=max_file_bytes
         )
         return await run_pool(list(ids), downloads.one, concurrency=concurrency, progress=progress, stop=stop)

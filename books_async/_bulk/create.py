@@ -36,8 +36,7 @@ from books_async._exceptions import (
 from books_async._generated.models import Invoice, InvoiceCreate, Quote, QuoteCreate
 from books_async._pagination import MAX_PAGE_SIZE
 from books_async._request_checks import validate_request
-from books_async._resource import accepted_write_error
-from books_async._transport import MAX_BODY_BYTES
+from books_async._resource import MAX_BODY_BYTES, Resource, accepted_write_error
 
 if TYPE_CHECKING:
     from books_async._client import BooksClient
@@ -71,6 +70,7 @@ class Creator(Generic[I, T]):
         items: list[I],
         *,
         client: BooksClient,
+        resource: Resource,
         kind: Literal["invoice", "quote"],
         response_type: type[list[T]],
         number: Callable[[I], str | None],
@@ -96,14 +96,15 @@ class Creator(Generic[I, T]):
             )
         self.max_bytes = max_bytes
         # An answer over the client's own read cap would fail after the batch was created: size under both.
-        cap = client._transport.max_response_bytes
+        cap = resource._max_response_bytes
         self.max_answer_bytes = None if max_answer_bytes is None else min(max_answer_bytes, cap)
         self.limits = limits
         self.items = items
         self.kind = kind
-        self.path = f"/books/{kind}s"
+        self.path = resource._paths["create"]
         self.url = client.base_url + self.path
         self._client = client
+        self._resource = resource
         self._response_type = response_type
         self._number = number
         self._find = find
@@ -128,19 +129,13 @@ class Creator(Generic[I, T]):
         return self._number(self.items[index])
 
     async def _create(self, indices: list[int]) -> list[T]:
-        # Straight to the transport, not books.invoices.create: the items were checked and encoded when
-        # measured, and those very bytes are sent.
-        where = f"POST {self.path}"
+        # Not books.invoices.create: the items were checked and encoded when measured; their bytes are sent.
         body = b"[" + b",".join([self.encoded[i] for i in indices]) + b"]"
-        answer = await self._client._transport.request_raw("POST", self.path, body=body)
+        answer = await self._resource._post_encoded(self.path, body, self._response_type)
         self.limits.answered(self.kind, len(body), len(answer.content))
-        try:
-            created = _serde.decode(answer.content, self._response_type, where=where)
-        except ResponseDecodeError as exc:
-            raise accepted_write_error(
-                exc, "POST", self.path, answer.status, answer.content, self._client.base_url
-            ) from exc
+        created = answer.parse()
         if len(created) != len(indices):
+            where = f"POST {self.path}"
             cause = ResponseDecodeError(f"{where}: {len(created)} objects came back for {len(indices)}")
             raise accepted_write_error(
                 cause, "POST", self.path, answer.status, answer.content, self._client.base_url

@@ -10,14 +10,12 @@ import asyncio
 import logging
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from books_async._bulk.files import PDFFile, complete_size, safe_filename, write_pdf
 from books_async._exceptions import APIConnectionError, InvalidRequestError
-from books_async._resource import Resource
-
-if TYPE_CHECKING:
-    from books_async._client import BooksClient
+from books_async.resources.invoices import Invoices
+from books_async.resources.quotes import Quotes
 
 __all__ = ["Downloads"]
 
@@ -29,7 +27,7 @@ class Downloads:
 
     def __init__(
         self,
-        client: BooksClient,
+        resource: Invoices | Quotes,
         folder: Path,
         *,
         kind: Literal["invoice", "quote"],
@@ -37,7 +35,7 @@ class Downloads:
         names: Mapping[str, str] | None,
         max_bytes: int,
     ) -> None:
-        self._client = client
+        self._resource = resource
         self._folder = folder
         self._kind = kind
         self._overwrite = overwrite
@@ -63,18 +61,19 @@ class Downloads:
         return None if size is None else PDFFile(id=doc_id, path=target, size=size, skipped=True)
 
     async def one(self, doc_id: str) -> PDFFile:
-        path = Resource._path(f"/books/{self._kind}s/{{id}}/pdf", id=doc_id)
+        resource = self._resource
+        # Made first: making the request checks the id (an InvalidRequestError), before any file is looked at.
+        opening = resource._pdf_stream(doc_id)
         preset = self._names.get(doc_id) if self._names is not None else None
         if preset is not None:
             skip = await self._kept(doc_id, self._place(doc_id, preset))
             if skip is not None:
                 return skip
-        transport = self._client._transport
         attempt = 0
         while True:
             in_body = False
             try:
-                async with transport.stream("GET", path) as body:
+                async with opening as body:
                     target = self._place(doc_id, preset if preset is not None else body.filename)
                     if preset is None:
                         skip = await self._kept(doc_id, target)
@@ -86,9 +85,10 @@ class Downloads:
             except APIConnectionError as exc:
                 # Opening the stream was already retried by the transport; only a body that broke off
                 # midway is retried here, with the client's own policy (GET is safe to repeat).
-                delay = transport.retry.delay_for(attempt, exc, "GET") if in_body else None
+                delay = resource._retry_delay(attempt, exc, "GET") if in_body else None
                 if delay is None:
                     raise
                 log.debug("PDF %s broke off midway; retrying in %.2fs", doc_id, delay)
                 await asyncio.sleep(delay)
                 attempt += 1
+                opening = resource._pdf_stream(doc_id)

@@ -189,6 +189,7 @@ class Sends(Generic[D]):
         *,
         kind: str,
         base_url: str,
+        path: str,
         send: Callable[[str], Awaitable[EmailReceipt]],
         get: Callable[[str], Awaitable[D]],
         drafts: Callable[[int], Awaitable[PageLike[D]]],
@@ -198,6 +199,7 @@ class Sends(Generic[D]):
         self.ids = ids
         self._kind = kind
         self._base_url = base_url
+        self._path = path
         self._send = send
         self._draft = draft
         self._sent: frozenset[str] = sent
@@ -206,7 +208,7 @@ class Sends(Generic[D]):
         self._serial = OneAtATime(ids)
 
     def path(self, doc_id: str) -> str:
-        return Resource._path(f"/books/{self._kind}s/{{id}}/send", id=doc_id)
+        return Resource._path(self._path, id=doc_id)
 
     async def prepare(self) -> None:
         await self._snapshots.prefetch(self.ids)
@@ -290,19 +292,20 @@ class Payments:
         pairs: list[tuple[str, PaymentCreate]],
         *,
         base_url: str,
+        path: str,
         record: Callable[[str, PaymentCreate], Awaitable[PaymentRecorded]],
         get: Callable[[str], Awaitable[Invoice]],
         page: Callable[[int], Awaitable[PageLike[Invoice]]],
     ) -> None:
         self.pairs = pairs
         self._base_url = base_url
+        self._path = path
         self._record = record
         self._snapshots: Snapshots[Invoice] = Snapshots(get=get, page=page, usable=_has_payments)
         self._serial = OneAtATime(invoice_id for invoice_id, _ in pairs)
 
-    @staticmethod
-    def path(invoice_id: str) -> str:
-        return Resource._path("/books/invoices/{id}/payments", id=invoice_id)
+    def path(self, invoice_id: str) -> str:
+        return Resource._path(self._path, id=invoice_id)
 
     async def prepare(self) -> None:
         await self._snapshots.prefetch({invoice_id for invoice_id, _ in self.pairs})

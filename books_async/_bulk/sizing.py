@@ -18,7 +18,7 @@ import logging
 from collections.abc import Iterable, Iterator
 
 from books_async._exceptions import ConfigurationError
-from books_async._transport import MAX_BODY_BYTES
+from books_async._resource import MAX_BODY_BYTES
 
 __all__ = ["PLATFORM_LIMIT", "BodyLimits", "pack"]
 

@@ -37,8 +37,6 @@ from books_async._exceptions import (
     ResponseDecodeError,
 )
 from books_async._pagination import MAX_PAGE_SIZE
-from books_async._transport import Transport
-from books_async._types import JSON
 from books_async.cli._doctor_report import Check, Report
 from books_async.cli._doctor_spec import (
     Difference,
@@ -148,8 +146,8 @@ def _number(value: object) -> str:
 class _Doctor:
     """One run against one account: sends the requests, records what the answers hold."""
 
-    def __init__(self, transport: Transport, spec: SpecDocument, report: Report) -> None:
-        self._transport = transport
+    def __init__(self, books: BooksClient, spec: SpecDocument, report: Report) -> None:
+        self._books = books
         self._spec = spec
         self._report = report
         self._first = True
@@ -157,7 +155,7 @@ class _Doctor:
     # ---- sending
 
     def _spent(self) -> bool:
-        return self._transport.requests_sent >= MAX_REQUESTS
+        return self._books.requests_sent >= MAX_REQUESTS
 
     async def _send(
         self,
@@ -173,10 +171,12 @@ class _Doctor:
             return None
         result = self._report.operation(method, template, self._spec.operation_id(method, template))
         self._report.requests[method] += 1
-        raw_body = _serde.dumps(cast("JSON", body)) if body is not None else None
         first, self._first = self._first, False
         try:
-            raw = await self._transport.request(method, path or template, params=params, body=raw_body)
+            # The raw answer: its bytes are checked against the spec before the SDK's models read them.
+            answer = await self._books.with_raw_response.request(
+                method, path or template, params=params, json=body
+            )
         except (AuthenticationError, RateLimitError):
             raise  # the run cannot go on; run_doctor says so in one line (exit 2)
         except PermissionDeniedError:
@@ -188,6 +188,7 @@ class _Doctor:
             result.tally.add(Difference("answer", "$", f"answered {exc.status}, the spec says 2xx", "breaks"))
             return _Answer(exc.status, exc.body)
         result.answers += 1
+        raw = answer.content
         try:
             parsed = _serde.loads(raw)
         except (ValueError, RecursionError):
@@ -261,7 +262,8 @@ class _Doctor:
         where = f"GET /books/{kind}/{{id}}/pdf"
         self._report.requests["GET"] += 1
         try:
-            async with self._transport.stream("GET", f"/books/{kind}/{doc_id}/pdf") as stream:
+            resource = self._books.invoices if kind == "invoices" else self._books.quotes
+            async with resource._pdf_stream(doc_id) as stream:
                 media = stream.content_type
                 head = b""
                 # chunks() is an async generator: close it when leaving early, not at garbage collection.
@@ -514,12 +516,11 @@ async def run_doctor(
         return _fail(output, str(exc).splitlines()[0])
     report = Report(base_url=books.base_url, spec_digest=spec.digest)
     async with books:
-        transport = books._transport  # the SDK's own client: limiter, retries, auth and redaction apply
-        try:
-            await _Doctor(transport, spec, report).run(validate=validate)
+        try:  # the SDK's own client: limiter, retries, auth and redaction apply
+            await _Doctor(books, spec, report).run(validate=validate)
         except BooksError as exc:
             return _fail(output, _cannot_run(exc, books.base_url))
-        report.attempts = transport.requests_sent
+        report.attempts = books.requests_sent
     if as_json:
         output.line(json.dumps(report.to_json(), indent=2))
     else:
