@@ -4,7 +4,7 @@ async with BooksClient() as books:
     page = await books.invoices.list(status=InvoiceStatus.sent)
 """
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING as _TYPE_CHECKING
 
 from books_async._client import DEFAULT_BASE_URL, BooksClient
 from books_async._config import RateLimit, Timeout
@@ -37,7 +37,7 @@ from books_async._response import RawResponse
 from books_async._types import NOT_GIVEN, NotGiven
 from books_async._version import __version__
 
-if TYPE_CHECKING:
+if _TYPE_CHECKING:
     from books_async.bulk import BulkResult
 
 __all__ = [

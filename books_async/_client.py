@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import math
 import os
@@ -21,6 +22,7 @@ from books_async._config import (
     DEFAULT_TIMEOUT,
     RateLimit,
     Timeout,
+    as_timeout,
 )
 from books_async._exceptions import ConfigurationError
 from books_async._limiter import Limiter, NoLimiter, limiter_for_key
@@ -28,7 +30,7 @@ from books_async._logging import redact_url
 from books_async._response import RawResponse, parse_json, raw_capture, raw_response
 from books_async._retry import RetryPolicy
 from books_async._transport import CLOSE_GRACE, Transport, normalise_base_url
-from books_async._types import JSON, NOT_GIVEN, TimeoutArg
+from books_async._types import JSON, NOT_GIVEN, NotGiven, TimeoutArg
 from books_async.resources import Customers, Invoices, Mobile, Orgs, Products, Quotes, Services, Validate
 
 if TYPE_CHECKING:
@@ -46,8 +48,6 @@ DEFAULT_BASE_URL = "https://techliftdigital.in/api/v1"
 class _Settings:
     base_url: str
     auth_scheme: str
-    timeout: Timeout
-    max_retries: int
 
 
 class BooksClient:
@@ -66,7 +66,8 @@ class BooksClient:
         rate_limit: the quota to stay under (default 100 a minute); ``None`` turns client-side limiting off.
             Clients in one process with the same key share one limiter.
         limiter: a limiter to use instead, e.g. one shared by several keys of an organisation, or a
-            :class:`books_async.limiters.RedisRateLimiter` shared by several processes.
+            :class:`books_async.limiters.RedisRateLimiter` shared by several processes. It brings its own
+            quota: passing ``rate_limit`` too is a :class:`ConfigurationError`.
         timeout: seconds for the whole call, or a :class:`Timeout`; any call can override it.
         max_retries: retries after the first attempt, for 429s and, where safe, transient failures.
         max_retry_wait: a 429 asking for a longer wait than this raises :class:`RateLimitError` at once.
@@ -85,6 +86,10 @@ class BooksClient:
         ConfigurationError: no key, a bad ``base_url``, or a bad setting; raised here, before any I/O.
     """
 
+    # Where retry waits go. No parameter, because users have no need of one; tests subclass the client
+    # with a method that records each wait instead (tests/test_transport.py, RecordingClient).
+    _sleep = staticmethod(asyncio.sleep)
+
     invoices: Invoices
     quotes: Quotes
     customers: Customers
@@ -99,7 +104,7 @@ class BooksClient:
         api_key: str | None = None,
         *,
         base_url: str | None = None,
-        rate_limit: RateLimit | None = DEFAULT_RATE_LIMIT,
+        rate_limit: RateLimit | NotGiven | None = NOT_GIVEN,
         limiter: Limiter | None = None,
         timeout: float | Timeout = DEFAULT_TIMEOUT,
         max_retries: int = DEFAULT_MAX_RETRIES,
@@ -119,24 +124,22 @@ class BooksClient:
                 "To try things out without one, run the sandbox (books-async sandbox)."
             )
         url = normalise_base_url(base_url or os.environ.get("BOOKS_BASE_URL") or DEFAULT_BASE_URL)
-        if isinstance(timeout, bool) or not isinstance(timeout, int | float | Timeout):
-            raise ConfigurationError(f"timeout must be seconds or a Timeout; got {timeout!r}.")
-        limits = (
-            timeout
-            if isinstance(timeout, Timeout)
-            else Timeout(connect=min(DEFAULT_TIMEOUT.connect, timeout), read=timeout, total=timeout)
-        )
+        limits = as_timeout(timeout)
         cap: object = max_response_bytes  # typed int, but a caller's float or bool must not pass
         if isinstance(cap, bool) or not isinstance(cap, int) or cap < 1:
             raise ConfigurationError(
                 f"max_response_bytes must be a positive number of bytes; got {max_response_bytes!r}."
             )
+        if limiter is not None and rate_limit is not NOT_GIVEN:
+            raise ConfigurationError(
+                "Pass rate_limit= or limiter=, not both: a limiter= brings its own quota "
+                "(e.g. SlidingWindowLimiter(RateLimit(100, 60.0)))."
+            )
         if limiter is None:
-            limiter = NoLimiter() if rate_limit is None else limiter_for_key(key.reveal(), rate_limit)
+            quota = DEFAULT_RATE_LIMIT if isinstance(rate_limit, NotGiven) else rate_limit
+            limiter = NoLimiter() if quota is None else limiter_for_key(key.reveal(), quota)
         retry = RetryPolicy(max_retries=max_retries, max_retry_wait=max_retry_wait)
-        self._settings = _Settings(
-            base_url=redact_url(url), auth_scheme=auth_scheme, timeout=limits, max_retries=max_retries
-        )
+        self._settings = _Settings(base_url=redact_url(url), auth_scheme=auth_scheme)
         self._transport = Transport(
             api_key=key,
             base_url=url,
@@ -146,6 +149,7 @@ class BooksClient:
             retry=retry,
             session=session,
             max_response_bytes=max_response_bytes,
+            sleep=self._sleep,
         )
         self.invoices = Invoices(self._transport, strict_responses=strict_responses)
         self.quotes = Quotes(self._transport, strict_responses=strict_responses)

@@ -20,6 +20,7 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "RateLimit",
     "Timeout",
+    "as_timeout",
 ]
 
 _T = TypeVar("_T")
@@ -91,6 +92,23 @@ DEFAULT_RATE_LIMIT = RateLimit()
 
 DEFAULT_TIMEOUT = Timeout()
 """5 s to connect, 30 s between reads, 60 s for the whole call including retries and their waits."""
+
+
+def as_timeout(value: object, base: Timeout = DEFAULT_TIMEOUT) -> Timeout:
+    """Return ``value`` as a :class:`Timeout`: one as is, or seconds for the whole call (and for reads).
+
+    Seconds also cap the connect timeout of ``base`` (the client's setting, for a per-call override), so a
+    call given 2 s never waits 5 s to connect. The one place a number becomes a ``Timeout``.
+
+    Raises:
+        ConfigurationError: ``value`` is neither a positive number of seconds nor a ``Timeout``.
+    """
+    if isinstance(value, Timeout):
+        return value
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigurationError(f"timeout must be seconds or a Timeout; got {value!r}.")
+    return Timeout(connect=min(base.connect, value), read=value, total=value)
+
 
 DEFAULT_MAX_RETRIES = 3
 """Retries after the first attempt. Three rides out a short 5xx blip or one 429 without hiding an outage."""

@@ -23,12 +23,9 @@ Only :class:`BooksError` and its subclasses escape the package::
         ├── ResponseTooLargeError        ...was over max_response_bytes; reading stopped at the cap
         └── WriteAcceptedError           ...of a write that happened: never resend it
 
-Messages say what failed and what to do; none of them ever holds the API key, a header or a body.
-
-What aiohttp or asyncio raised is never chained as it is: its request information holds the request's
-headers, the key among them. The ``__cause__`` is an :class:`UnderlyingError` instead, a summary with the
-library's exception type and words, the method, the URL (credentials redacted) and the status if an answer
-had begun.
+Messages say what failed and what to do; none ever holds the API key, a header or a body. What aiohttp or
+asyncio raised is never chained as is (its request information holds the headers, the key among them): the
+``__cause__`` is an :class:`UnderlyingError`, a summary with the method, the redacted URL and any status.
 """
 
 from __future__ import annotations

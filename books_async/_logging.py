@@ -1,4 +1,4 @@
-"""The package's loggers, and the redaction every log line, repr and message goes through.
+"""The package's loggers, and :func:`redact_url`, which hides the credentials in a URL wherever it is shown.
 
 The library never adds handlers nor calls ``basicConfig``; applications (and our CLI) decide where logs go.
 """
@@ -6,21 +6,12 @@ The library never adds handlers nor calls ``basicConfig``; applications (and our
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from urllib.parse import urlsplit, urlunsplit
 
-__all__ = ["SENSITIVE_HEADERS", "log", "redact_headers", "redact_url", "transport_log"]
+__all__ = ["log", "redact_url", "transport_log"]
 
 log = logging.getLogger("books_async")
 transport_log = logging.getLogger("books_async.transport")
-
-SENSITIVE_HEADERS = frozenset({"x-api-key", "authorization", "proxy-authorization", "cookie", "set-cookie"})
-"""Headers whose values never appear anywhere we print; they show as ``[redacted]``."""
-
-
-def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    """Return a copy of ``headers`` safe to print: credential values replaced by ``[redacted]``."""
-    return {k: ("[redacted]" if k.lower() in SENSITIVE_HEADERS else v) for k, v in headers.items()}
 
 
 def redact_url(url: str) -> str:

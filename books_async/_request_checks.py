@@ -28,7 +28,7 @@ import attrs
 
 from books_async._exceptions import ErrorDetail, InvalidRequestError
 from books_async._gstin import gstin_problem
-from books_async._serde import _is_list_type, _is_union, _received, _type_name, _wire_key
+from books_async._typeinfo import is_list_type, is_union, received, type_name, wire_key
 
 __all__ = ["validate_request"]
 
@@ -38,7 +38,7 @@ _Rule = Callable[[Mapping[object, object], _Path, list[ErrorDetail]], None]
 
 
 def _invalid_type(expected: str, value: object, path: _Path, out: list[ErrorDetail]) -> None:
-    out.append(ErrorDetail(path, f"Expected {expected}, received {_received(value)}", "invalid_type"))
+    out.append(ErrorDetail(path, f"Expected {expected}, received {received(value)}", "invalid_type"))
 
 
 def _unchecked(value: object, path: _Path, out: list[ErrorDetail]) -> None:
@@ -64,8 +64,8 @@ def _plan(cls: type) -> _Plan:
         attrs.resolve_types(cls)
         sent = [a for a in attrs.fields(cls) if not a.metadata.get("read_only")]
         plan = _Plan(
-            fields={_wire_key(a): _checker(a.type, a.metadata) for a in sent},
-            attribute_of={_wire_key(a): a.name for a in sent},
+            fields={wire_key(a): _checker(a.type, a.metadata) for a in sent},
+            attribute_of={wire_key(a): a.name for a in sent},
             rules=_RULES.get(cls.__name__, ()),
         )
         _plans[cls] = plan
@@ -92,7 +92,7 @@ def _check_model(obj: object, cls: type, path: _Path, out: list[ErrorDetail]) ->
 
 def _checker(tp: object, md: Mapping[str, object]) -> _Check:
     """Compile the type check for one field; a field marked ``check: gstin`` also gets the GSTIN rule."""
-    if _is_union(tp):
+    if is_union(tp):
         return _union_checker(tp, md)
     if tp is str:
         certain = md.get("check")
@@ -156,7 +156,7 @@ def _checker(tp: object, md: Mapping[str, object]) -> _Check:
             _check_model(value, model, path, out)
 
         return check_model
-    if _is_list_type(tp):
+    if is_list_type(tp):
         (item_type,) = get_args(tp) or (object,)
         item = _checker(item_type, {})
 
@@ -196,9 +196,9 @@ def _union_checker(tp: object, md: Mapping[str, object]) -> _Check:
     args = get_args(tp)
     members = [m for m in args if m is not NoneType]
     nullable = len(members) < len(args)
-    lists = [_checker(m, md) for m in members if _is_list_type(m)]
-    others = [_checker(m, md) for m in members if not _is_list_type(m)]
-    expected = " | ".join(_type_name(m) for m in args)
+    lists = [_checker(m, md) for m in members if is_list_type(m)]
+    others = [_checker(m, md) for m in members if not is_list_type(m)]
+    expected = " | ".join(type_name(m) for m in args)
 
     def check_union(value: object, path: _Path, out: list[ErrorDetail]) -> None:
         if value is None:

@@ -15,21 +15,8 @@ Decisions go by exception class and HTTP method, never by message text. Never at
   and 503, which a gateway may send after the API processed the request. 501 and 503 say it was not acted on.
 - A POST that changes nothing (:data:`READ_ONLY_POSTS`, the payload pre-validation) is retried like a GET.
 
-How it composes with the transport, which owns the clock, the limiter and the per-call deadline::
-
-    deadline = None
-    for attempt in itertools.count():
-        await limiter.acquire()
-        deadline = deadline or loop.time() + timeout.total  # queueing for the first slot is not "slow"
-        try:
-            return await send_once(timeout=deadline - loop.time())
-        except BooksError as exc:
-            delay = policy.delay_for(attempt, exc, method)
-            if isinstance(exc, RateLimitError) and delay is not None:
-                limiter.penalise(exc.retry_after or delay)  # pause every task on this key, not only us
-            if delay is None or loop.time() + delay >= deadline:  # a wait past the deadline fails fast too
-                raise (OutcomeUnknownError(...) if policy.outcome_unknown(exc, method) else exc)
-            await sleep(delay)
+The transport owns the clock, the limiter and the per-call deadline: a 429 penalises the shared limiter, and a
+wait that would end past the deadline fails at once, like a wait past ``max_retry_wait``.
 """
 
 from __future__ import annotations

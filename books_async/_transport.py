@@ -27,7 +27,7 @@ import orjson
 
 from books_async._auth import AuthScheme, Credentials, Secret, split_userinfo
 from books_async._body import DEFAULT_MAX_RESPONSE_BYTES, TooLarge, UnreadableBody, read_body
-from books_async._config import Timeout
+from books_async._config import Timeout, as_timeout
 from books_async._exceptions import (
     APIConnectionError,
     APIStatusError,
@@ -485,11 +485,7 @@ class Transport:
             return self._timeout
         if timeout is None:
             return Timeout(connect=self._timeout.connect, read=self._timeout.read, total=None)
-        if isinstance(timeout, Timeout):
-            return timeout
-        if isinstance(timeout, int | float) and not isinstance(timeout, bool):
-            return Timeout(connect=min(self._timeout.connect, timeout), read=timeout, total=timeout)
-        raise ConfigurationError(f"timeout must be seconds, a Timeout or None; got {timeout!r}.")
+        return as_timeout(timeout, self._timeout)
 
     def _params(self, params: Mapping[str, object] | None) -> dict[str, str] | None:
         if not params:

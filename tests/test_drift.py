@@ -34,9 +34,9 @@ DAY = date(2099, 4, 1)
 
 @pytest.fixture(autouse=True)
 def _fresh_notes() -> None:
-    from books_async import _serde
+    from books_async import _hooks
 
-    _serde._noted.clear()  # warnings are once per process: each test starts as a fresh process would
+    _hooks.noted.clear()  # warnings are once per process: each test starts as a fresh process would
 
 
 @pytest_asyncio.fixture

@@ -13,7 +13,7 @@ from decimal import Decimal
 import orjson
 import pytest
 
-from books_async import ResponseDecodeError, _serde, extra
+from books_async import ResponseDecodeError, _hooks, _serde, extra
 from books_async.models import (
     Customer,
     CustomerList,
@@ -87,7 +87,7 @@ def _without(wire: dict[str, object], *keys: str) -> dict[str, object]:
 @pytest.fixture(autouse=True)
 def _fresh_notes() -> None:
     # Warnings are once per process; each test starts as a fresh process would.
-    _serde._noted.clear()
+    _hooks.noted.clear()
 
 
 def test_a_well_formed_answer_reads_the_same_in_both_modes() -> None:

@@ -39,6 +39,8 @@ from books_async import (
     ValidationError,
     WriteAcceptedError,
 )
+from books_async._config import as_timeout
+from books_async._retry import RetryPolicy
 from books_async.models import InvoiceCreate, ItemType, LineItemCreate, ValidateRequest, ValidationKind
 from books_async.sandbox import Sandbox, serve
 from tests.hostile_server import Gateway, gateway, stall_body, stall_head
@@ -62,10 +64,24 @@ async def server() -> AsyncIterator[ScriptedServer]:
         yield s
 
 
-def client_for(server: ScriptedServer, **kwargs: object) -> BooksClient:
-    options: dict[str, object] = {"rate_limit": None, "max_retries": 3, "timeout": Timeout(total=10.0)}
+class RecordingClient(BooksClient):
+    """A client whose retry waits are recorded in ``waits`` instead of slept through."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        self.waits: list[float] = []
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+
+    async def _sleep(self, seconds: float) -> None:  # type: ignore[override]
+        self.waits.append(seconds)
+        await asyncio.sleep(0)  # still a point where the task yields, as a real wait is
+
+
+def client_for(server: ScriptedServer, **kwargs: object) -> RecordingClient:
+    options: dict[str, object] = {"max_retries": 3, "timeout": Timeout(total=10.0)}
+    if "limiter" not in kwargs:
+        options["rate_limit"] = None
     options.update(kwargs)
-    return BooksClient(SECRET, base_url=server.base_url, **options)  # type: ignore[arg-type]
+    return RecordingClient(SECRET, base_url=server.base_url, **options)
 
 
 def an_invoice_create(lines: int = 1) -> InvoiceCreate:
@@ -164,8 +180,9 @@ async def test_429_is_retried_after_retry_after_and_succeeds(server: ScriptedSer
         invoice = await books.invoices.get(INVOICE_ID)
         assert books.rate_limited == 1
     assert invoice.id == INVOICE_ID
-    first, second = server.seen_at("GET", INVOICE_PATH)
-    assert second.at - first.at >= 1.0  # what the server saw, not a client-side timing
+    assert len(server.seen_at("GET", INVOICE_PATH)) == 2
+    (wait,) = books.waits
+    assert 1.0 <= wait <= 1.1  # retryAfter plus jitter that is added, never subtracted
 
 
 async def test_429_pauses_every_task_sharing_the_limiter(server: ScriptedServer) -> None:
@@ -201,8 +218,9 @@ async def test_retry_after_header_is_used_without_body_field(server: ScriptedSer
     )
     async with client_for(server) as books:
         await books.invoices.get(INVOICE_ID)
-    first, second = server.seen_at("GET", INVOICE_PATH)
-    assert second.at - first.at >= 1.0
+    assert len(server.seen_at("GET", INVOICE_PATH)) == 2
+    (wait,) = books.waits
+    assert 1.0 <= wait <= 1.1
 
 
 async def test_503_is_retried_for_get(server: ScriptedServer) -> None:
@@ -214,6 +232,11 @@ async def test_503_is_retried_for_get(server: ScriptedServer) -> None:
         invoice = await books.invoices.get(INVOICE_ID)
     assert invoice.id == INVOICE_ID
     assert len(server.seen) == 3
+    # Full jitter under a doubling ceiling: the first wait is at most backoff_base, the second twice that.
+    policy = RetryPolicy()  # the client's defaults
+    assert len(books.waits) == 2
+    assert 0.0 <= books.waits[0] <= policy.backoff_base
+    assert 0.0 <= books.waits[1] <= 2 * policy.backoff_base
 
 
 async def test_503_is_not_retried_for_post(server: ScriptedServer) -> None:
@@ -223,6 +246,7 @@ async def test_503_is_not_retried_for_post(server: ScriptedServer) -> None:
         with pytest.raises(ServerError):
             await books.invoices.create(an_invoice_create())
     assert len(server.seen) == 1
+    assert books.waits == []
 
 
 async def test_post_dropped_after_processing_raises_outcome_unknown(server: ScriptedServer) -> None:
@@ -242,6 +266,7 @@ async def test_get_dropped_is_retried_and_succeeds(server: ScriptedServer) -> No
         invoice = await books.invoices.get(INVOICE_ID)
     assert invoice.id == INVOICE_ID
     assert len(server.seen_at("GET", INVOICE_PATH)) == 2
+    assert len(books.waits) == 1
 
 
 async def test_delete_retried_after_drop_then_404_reports_success(server: ScriptedServer) -> None:
@@ -250,6 +275,7 @@ async def test_delete_retried_after_drop_then_404_reports_success(server: Script
     async with client_for(server) as books:
         assert await books.invoices.delete(INVOICE_ID) is None
     assert len(server.seen_at("DELETE", INVOICE_PATH)) == 2
+    assert len(books.waits) == 1
 
 
 async def test_plain_404_on_delete_still_raises(server: ScriptedServer) -> None:
@@ -267,6 +293,7 @@ async def test_get_timeout_raises_api_timeout_after_retries(server: ScriptedServ
         with pytest.raises(APITimeoutError):
             await books.invoices.get(INVOICE_ID)
     assert len(server.seen) == 2
+    assert len(books.waits) == 1  # one backoff between the two attempts, none after the last
 
 
 async def test_post_timeout_raises_outcome_unknown(server: ScriptedServer) -> None:
@@ -340,6 +367,35 @@ async def test_413_from_the_server_says_how_big_the_refused_body_was(
     assert f"{error.body_size:,} bytes" in str(error)
     assert error.status == 413
     assert len(server.seen) == 1
+
+
+def test_rate_limit_with_a_limiter_is_a_configuration_error() -> None:
+    """A limiter= brings its own quota: a rate_limit= beside it (even None) is refused, not ignored."""
+    limiter = SlidingWindowLimiter(RateLimit(10, 1.0))
+    for rate_limit in (RateLimit(50, 1.0), None):
+        with pytest.raises(ConfigurationError, match="not both"):
+            BooksClient(SECRET, base_url="http://127.0.0.1:9/api/v1", rate_limit=rate_limit, limiter=limiter)
+    assert BooksClient(SECRET, base_url="http://127.0.0.1:9/api/v1", limiter=limiter).limiter is limiter
+
+
+@pytest.mark.parametrize(
+    ("timeout", "expected"),
+    [
+        (2.0, Timeout(connect=2.0, read=2.0, total=2.0)),
+        (20, Timeout(connect=5.0, read=20, total=20)),
+        (Timeout(read=1.0), Timeout(read=1.0)),
+    ],
+)
+def test_timeout_seconds_become_one_timeout(timeout: float | Timeout, expected: Timeout) -> None:
+    """Seconds bound the whole call and each read, and cap the connect timeout; a Timeout is kept as is."""
+    assert as_timeout(timeout) == expected
+
+
+@pytest.mark.parametrize("timeout", [True, "30", None])
+def test_client_refuses_a_timeout_that_is_not_seconds(timeout: object) -> None:
+    """A bool, a string or None for the client's timeout is a ConfigurationError at construction."""
+    with pytest.raises(ConfigurationError, match="timeout must be seconds or a Timeout"):
+        BooksClient(SECRET, base_url="http://127.0.0.1:9/api/v1", timeout=timeout)  # type: ignore[arg-type]
 
 
 def test_missing_key_names_the_environment_variable(monkeypatch: pytest.MonkeyPatch) -> None:
