@@ -25,7 +25,6 @@ from typing import TypedDict, cast
 import pytest
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from books_async import BooksClient, BooksError, ConfigurationError, Limiter, RateLimit
 from books_async._limiter import ReleasingLimiter
@@ -396,7 +395,7 @@ async def test_frozen_redis_fails_every_waiter_and_sends_nothing(redis_srv: Redi
                 )
         assert all(isinstance(res, SharedLimiterError) for res in results), results
         errors = [res for res in results if isinstance(res, SharedLimiterError)]
-        assert all(isinstance(err.__cause__, RedisTimeoutError) for err in errors)
+        assert all(isinstance(err.__cause__, RedisError) for err in errors)
         assert all("Could not reach Redis" in str(err) for err in errors)
         assert len({id(err) for err in errors}) == 30
         assert limiter.redis_calls == calls + 1  # one call met the frozen Redis; the others were told

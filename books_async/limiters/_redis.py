@@ -39,9 +39,11 @@ arrives after the leak cap adds the slot back, counted from then. Requests are n
 re-stamps this process's earliest unreleased admission, which ends first, so the later ones only ever
 over-count.
 
-Before this, slots counted from admission plus the margin, and 8 processes at 20 per 2 s met 429s in 3 runs
-of 7 with the default 0.1 s margin (0 with 0.3 s). Benchmark B9 measures the 429s, the busiest window at the
-server and the share of the quota used; the tests assert the window.
+Counted from admission plus a margin instead, 8 processes at 20 per 2 s met 429s whenever the machine was
+busy enough to bunch requests up at the API by more than the margin (3 runs of 7 at the default 0.1 s; once
+at 0.15 s with the test suite running twice at once), and the margin cost 5 % of the quota at that period.
+Benchmark B9 measures the 429s, the busiest window at the server and the share of the quota used; the tests
+assert the window.
 
 Clock
 -----
@@ -593,11 +595,9 @@ class RedisRateLimiter:
         member: str | None
         if self._unreleased:
             member = self._unreleased.popleft()[1]
-        elif self.falling_back:
-            member = None
         else:
             # Answered after the leak cap ended its slot: count it again from now, as the local log does.
-            member = self._next_member()
+            member = None if self.falling_back else self._next_member()
         if member is None or self._closed or self.falling_back:
             self._queue.wake()  # the local log has room sooner; Redis is not asked (or not answering)
             return
