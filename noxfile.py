@@ -78,5 +78,5 @@ def bench(session: nox.Session) -> None:
     script = ROOT / "benchmarks" / "run.py"
     if not script.is_file():
         session.error(f"No benchmarks yet: {script.relative_to(ROOT)} does not exist.")
-    session.install(".[sandbox]", *groups("bench"))
+    session.install(".[sandbox,redis]", *groups("bench"))  # B9 also needs a redis-server on PATH
     session.run("python", str(script.relative_to(ROOT)), *session.posargs)

@@ -1,4 +1,4 @@
-"""Run benchmarks B1-B8 (issue 8) and write ``benchmarks/results.json`` plus a markdown table.
+"""Run benchmarks B1-B9 (issue 8, and B9 for the Redis limiter) and write ``benchmarks/results.json``.
 
 Usage: ``nox -s bench`` or ``python benchmarks/run.py [--quick] [--only B1,B3] [--out PATH]``.
 
@@ -20,6 +20,8 @@ import platform
 import queue
 import resource
 import shutil
+import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -31,6 +33,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
+from typing import Literal
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -82,6 +85,10 @@ class Settings:
     b6_repeats: int = 7
     b7_sizes: tuple[int, ...] = (100, 1_000, 10_000)
     b8_repeats: int = 15
+    b9_requests: int = 50
+    b9_runs: int = 5
+    b9_waiters: int = 50
+    b9_latency_calls: int = 500
 
     @classmethod
     def quick(cls) -> Settings:
@@ -98,6 +105,10 @@ class Settings:
             b6_repeats=2,
             b7_sizes=(50, 200, 1_000),
             b8_repeats=3,
+            b9_requests=10,
+            b9_runs=1,
+            b9_waiters=20,
+            b9_latency_calls=100,
         )
 
 
@@ -815,6 +826,308 @@ async def bench_b7(settings: Settings, report: Report) -> None:
     )
 
 
+# ---- B9: the Redis limiter, shared by 8 processes; and a frozen Redis -------------------------------------
+
+B9_RATE = (20, 2.0)
+B9_PROCESSES = 8
+
+
+def _redis_ping(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
+            s.sendall(b"PING\r\n")
+            return s.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def redis_server(workdir: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """A ``redis-server`` of our own on 127.0.0.1, without persistence; yields its URL and process."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise RuntimeError("no redis-server on PATH (Debian: apt-get install redis-server)")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    argv = [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(workdir), "--save", ""]
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603  # fixed argv
+    try:
+        deadline = time.monotonic() + 10
+        while not _redis_ping(port):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"redis-server did not answer on port {port}")
+            time.sleep(0.02)
+        yield f"redis://127.0.0.1:{port}/0", proc
+    finally:
+        proc.send_signal(signal.SIGCONT)  # a process left frozen would hold SIGTERM until continued
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+
+
+@dataclass
+class B9Child:
+    """What one B9 worker process reports (as one JSON line)."""
+
+    done: list[float]  # CLOCK_MONOTONIC, one clock for every process on the machine
+    rate_limited: int
+    sent: int
+    admitted: int
+    released: int
+    redis_calls: int
+
+
+async def _child_b9(base: str, redis_url: str, key: str, requests: int) -> B9Child:
+    from books_async import BooksClient, RateLimit
+    from books_async.limiters import RedisRateLimiter
+
+    # The default margin: slots count from each answer, so the margin only caps unanswered requests.
+    limiter = RedisRateLimiter(redis_url, rate=RateLimit(*B9_RATE), key=key)
+    done: list[float] = []
+    async with limiter, BooksClient(api_key=_payloads.API_KEY, base_url=base, limiter=limiter) as books:
+        out("READY")
+        await asyncio.to_thread(sys.stdin.readline)  # GO: every process starts together
+
+        async def one() -> None:
+            await books.validate.context()
+            done.append(time.monotonic())
+
+        # A bulk job's shape: every request queued at once, the limiter deciding when each goes.
+        async with asyncio.TaskGroup() as tg:
+            for _ in range(requests):
+                tg.create_task(one())
+    return B9Child(
+        done=done,
+        rate_limited=books.rate_limited,
+        sent=books.requests_sent,
+        admitted=limiter.admitted,
+        released=getattr(limiter, "released", 0),  # 0 from a limiter that is never told of answers
+        redis_calls=limiter.redis_calls,
+    )
+
+
+def _b9_run(base: str, redis_url: str, key: str, requests: int) -> tuple[float, list[B9Child]]:
+    """One run: 8 worker processes, released together; the start time and each one's report."""
+    argv = [sys.executable, str(Path(__file__).resolve()), "--child", "b9", "--base", base]
+    argv += ["--redis", redis_url, "--key", key, "--files", str(requests)]
+    procs = [
+        subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)  # noqa: S603  # this script
+        for _ in range(B9_PROCESSES)
+    ]
+    try:
+        for proc in procs:
+            line = proc.stdout.readline() if proc.stdout is not None else ""
+            if not line.startswith("READY"):
+                raise RuntimeError(f"a B9 worker did not start: {line!r}")
+        started = time.monotonic()
+        for proc in procs:
+            if proc.stdin is not None:
+                proc.stdin.write("GO\n")
+                proc.stdin.flush()
+        reports = []
+        for proc in procs:
+            stdout, _ = proc.communicate(timeout=600)
+            if proc.returncode != 0:
+                raise RuntimeError(f"a B9 worker exited with {proc.returncode}")
+            reports.append(B9Child(**json.loads(stdout.strip().splitlines()[-1])))
+        return started, reports
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+
+
+async def _b9_frozen(
+    redis_url: str, server: subprocess.Popen[bytes], mode: Literal["fail", "local"], waiters: int
+) -> dict[str, float | int | str]:
+    """Queue ``waiters`` acquires on one limiter, freeze Redis (SIGSTOP): when is the last one answered?"""
+    from books_async import RateLimit
+    from books_async.limiters import RedisRateLimiter, SharedLimiterError
+
+    limiter = RedisRateLimiter(
+        redis_url, rate=RateLimit(1000, 60.0), key=f"b9-frozen-{mode}", on_redis_error=mode
+    )
+    await limiter.acquire()
+    calls = limiter.redis_calls
+    failed = 0
+    ends: list[float] = []
+
+    async def one() -> None:
+        nonlocal failed
+        try:
+            await limiter.acquire()
+        except SharedLimiterError:
+            failed += 1
+        finally:
+            ends.append(time.monotonic() - started)
+
+    os.kill(server.pid, signal.SIGSTOP)
+    try:
+        started = time.monotonic()
+        async with asyncio.timeout(600):
+            await asyncio.gather(*(one() for _ in range(waiters)))
+    finally:
+        os.kill(server.pid, signal.SIGCONT)
+    await limiter.aclose()
+    return {
+        "mode": mode,
+        "waiters": waiters,
+        "failed": failed,
+        "admitted": limiter.admitted - 1,
+        "script_calls": limiter.redis_calls - calls,
+        "redis_timeout": getattr(limiter, "redis_timeout", math.nan),
+        "seconds_first": round(min(ends), 3),
+        "seconds_median": round(median(ends), 3),
+        "seconds_last": round(max(ends), 3),
+    }
+
+
+async def _b9_latency(redis_url: str, n: int) -> list[float]:
+    """Seconds per acquire() on an idle key (one script call), each followed by release()."""
+    from books_async import RateLimit
+    from books_async.limiters import RedisRateLimiter
+
+    samples: list[float] = []
+    async with RedisRateLimiter(redis_url, rate=RateLimit(1_000_000, 60.0), key="b9-latency") as limiter:
+        for _ in range(n):
+            start = time.perf_counter()
+            await limiter.acquire()
+            samples.append(time.perf_counter() - start)
+            limiter.release()
+    return samples
+
+
+def max_in_any_window(times: Sequence[float], width: float) -> int:
+    """The most events in any closed window [t, t + width]: what a strict sliding-window server counts."""
+    ordered = sorted(times)
+    best, lo = 0, 0
+    for hi, t in enumerate(ordered):
+        while t - ordered[lo] > width:
+            lo += 1
+        best = max(best, hi - lo + 1)
+    return best
+
+
+def bench_b9(settings: Settings, report: Report, workdir: Path) -> None:
+    from books_async._limiter import default_margin
+
+    limit, period = B9_RATE
+    n_each, runs, waiters = settings.b9_requests, settings.b9_runs, settings.b9_waiters
+    n = B9_PROCESSES * n_each
+    margin = default_margin(period)
+    out(
+        f"B9: {B9_PROCESSES} processes x {n_each} requests through RedisRateLimiter({limit}, {period:g}) "
+        f"(default margin, {margin:g} s) against a sandbox enforcing {limit}/{period:g}s, {runs} run(s); "
+        f"then {waiters} callers on a frozen Redis"
+    )
+    per_run: list[dict[str, float]] = []
+    with redis_server(workdir) as (redis_url, server), sandbox_server(f"{limit}/{period:g}") as sandbox:
+        base = fixed_url(sandbox)
+        for run_no in range(runs):
+            if run_no:
+                time.sleep(period + margin)  # the sandbox's window empty again: every run starts alike
+            before = len(asyncio.run(_server_log(base))["log"])
+            started, workers = _b9_run(base, redis_url, f"b9-run-{run_no}", n_each)
+            entries = asyncio.run(_server_log(base))["log"][before:]
+            ours = [e for e in entries if str(e[3]).endswith("/books/validate")]
+            times = sorted(float(e[0]) for e in ours)  # type: ignore[arg-type]  # JSON number
+            # Fairness while every process still had work: each one's share of what was done by the first
+            # finish.
+            first_out = min(max(w.done) for w in workers)
+            shares = sorted(sum(1 for t in w.done if t <= first_out) for w in workers)
+            fair = sum(shares) / B9_PROCESSES
+            per_run.append(
+                {
+                    "answers_429": sum(1 for e in ours if e[4] == 429),
+                    "client_429": sum(w.rate_limited for w in workers),
+                    "answered_200": sum(1 for e in ours if e[4] == 200),
+                    "busiest_window": max_in_any_window(times, period),
+                    # After the first burst no limiter that keeps the window can send faster than the quota.
+                    "steady_share_of_quota": round(
+                        (n - limit) / (times[-1] - times[0]) / (limit / period), 4
+                    ),
+                    "fair_share_min": round(shares[0] / fair, 3),
+                    "fair_share_max": round(shares[-1] / fair, 3),
+                    "seconds": round(max(max(w.done) for w in workers) - started, 2),
+                    "script_calls_per_request": round(sum(w.redis_calls for w in workers) / n, 3),
+                    "released_per_request": round(sum(w.released for w in workers) / n, 3),
+                }
+            )
+            out(f"  run {run_no + 1}: {per_run[-1]}")
+        frozen = {
+            mode: asyncio.run(_b9_frozen(redis_url, server, mode, waiters)) for mode in ("fail", "local")
+        }
+        out(f"  frozen Redis: {frozen}")
+        latency = asyncio.run(_b9_latency(redis_url, settings.b9_latency_calls))
+    report.measurements["B9"] = {
+        "runs": per_run,
+        "frozen": frozen,
+        "acquire_ms": {
+            "median": round(median(latency) * 1e3, 3),
+            "p99": round(statistics.quantiles(latency, n=100)[98] * 1e3, 3),
+        },
+    }
+    refused = sum(r["answers_429"] for r in per_run)
+    busiest = max(r["busiest_window"] for r in per_run)
+    steady = median([r["steady_share_of_quota"] for r in per_run])
+    fair_lo = min(r["fair_share_min"] for r in per_run)
+    fair_hi = max(r["fair_share_max"] for r in per_run)
+    fail, local = frozen["fail"], frozen["local"]
+    fail_ratio = float(fail["seconds_last"]) / float(fail["redis_timeout"])
+    local_ratio = float(local["seconds_last"]) / float(local["redis_timeout"])
+    report.add(
+        Figure(
+            "B9",
+            f"429 answers, {B9_PROCESSES} processes x {n_each} at {limit}/{period:g}s, default margin",
+            refused,
+            "0",
+            refused == 0,
+            f"{runs} runs, {sum(1 for r in per_run if r['answers_429'])} with a 429; sandbox log",
+        ),
+        Figure(
+            "B9",
+            f"busiest {period:g} s window at the server / {limit}",
+            busiest / limit,
+            "≤ 1",
+            busiest <= limit,
+        ),
+        Figure(
+            "B9",
+            f"achieved / allowed rate after the first burst, {B9_PROCESSES} processes sharing it",
+            steady,
+            "≥ 0.9",
+            steady >= 0.9,
+            f"median of {runs}; share of a fair eighth by the first finish {fair_lo:.0%}-{fair_hi:.0%}",
+        ),
+        Figure(
+            "B9",
+            f"frozen Redis, on_redis_error='fail': last of {waiters} callers' error / redis_timeout",
+            fail_ratio,
+            "≤ 1.5",
+            fail_ratio <= 1.5 and fail["failed"] == waiters,
+            f"{fail['failed']} failed by {fail['seconds_last']} s, {fail['script_calls']} script call(s)",
+        ),
+        Figure(
+            "B9",
+            f"frozen Redis, on_redis_error='local': last of {waiters} callers admitted / redis_timeout",
+            local_ratio,
+            "≤ 1.5",
+            local_ratio <= 1.5 and local["admitted"] == waiters,
+            f"{local['admitted']} admitted locally by {local['seconds_last']} s",
+        ),
+        Figure(
+            "B9",
+            "uncontended acquire (one script call on loopback), median ms (context)",
+            median(latency) * 1e3,
+            note=f"p99 {statistics.quantiles(latency, n=100)[98] * 1e3:.2f} ms",
+        ),
+    )
+
+
 # ---- driver -----------------------------------------------------------------------------------------------
 
 
@@ -867,23 +1180,31 @@ def timed(name: str, report: Report) -> Iterator[None]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Run the books-async benchmarks B1-B8.")
+    parser = argparse.ArgumentParser(description="Run the books-async benchmarks B1-B9.")
     parser.add_argument("--quick", action="store_true", help="small counts: a smoke run of every benchmark")
     parser.add_argument(
         "--only", default="", help="comma-separated subset, e.g. B1,B3 (B1 and B2 run together)"
     )
     parser.add_argument("--out", type=Path, default=HERE / "results.json", help="where to write the results")
-    parser.add_argument("--child", help=argparse.SUPPRESS)  # internal: one B6 run in a fresh process
+    parser.add_argument(
+        "--child", help=argparse.SUPPRESS
+    )  # internal: a B6 run or a B9 worker, in its own process
     parser.add_argument("--variant", help=argparse.SUPPRESS)
     parser.add_argument("--files", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--base", help=argparse.SUPPRESS)
     parser.add_argument("--dir", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--redis", help=argparse.SUPPRESS)
+    parser.add_argument("--key", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child == "b6":
         child = asyncio.run(_child_b6(args.variant, args.files, args.base, args.dir, 16))
         files = list(args.dir.iterdir())
         child |= {"files": len(files), "bytes": sum(f.stat().st_size for f in files)}
         out(json.dumps(child))
+        return 0
+    if args.child == "b9":
+        worker = asyncio.run(_child_b9(args.base, args.redis, args.key, args.files))
+        out(json.dumps(vars(worker)))
         return 0
     settings = Settings.quick() if args.quick else Settings()
     only = {b.strip().upper() for b in args.only.split(",") if b.strip()}
@@ -917,6 +1238,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if wanted("B4"):
             with timed("B4", report):
                 asyncio.run(bench_b4(settings, report))
+        if wanted("B9"):
+            with timed("B9", report):
+                bench_b9(settings, report, workdir)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     total = time.perf_counter() - started

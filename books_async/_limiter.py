@@ -49,11 +49,12 @@ timeout, reset, cancellation) is *not* released: its bytes may still be on the w
 "settle margin" would only cover releasing unanswered requests, and no delay short of the worst one-way
 latency would cover that); admitting up to 1 µs early (below) is far inside any real uplink delay.
 
-Fairness and cancellation: waiters queue FIFO. Only the head of the queue waits (through the injected
-``sleep``, or until a ``release()`` frees a slot earlier than that sleep would end); it re-checks after every
-wake, so a :meth:`~SlidingWindowLimiter.penalise` during the wait extends it. The slot is taken in the same
-step as the final check, with no ``await`` in between, so a cancelled waiter never takes one; a cancelled head
-hands the head position to the next waiter.
+Fairness and cancellation: waiters queue FIFO (:class:`WaiterQueue`, which the Redis limiter uses too).
+Only the head of the queue waits (through the injected ``sleep``, or until a ``release()`` frees a slot
+earlier than that sleep would end); it re-checks after every wake, so a
+:meth:`~SlidingWindowLimiter.penalise` during the wait extends it. The slot is taken in the same step as the
+final check, with no ``await`` in between, so a cancelled waiter never takes one; a cancelled head hands the
+head position to the next waiter.
 
 Loops: nothing is created at construction. Futures are made in the running loop on demand, so one limiter
 serves sequential ``asyncio.run()`` calls; waiters left behind by a loop that died without cancelling its
@@ -70,8 +71,8 @@ import math
 import os
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import suppress
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, suppress
 from heapq import merge
 from itertools import islice
 from typing import Protocol, runtime_checkable
@@ -84,6 +85,7 @@ __all__ = [
     "NoLimiter",
     "ReleasingLimiter",
     "SlidingWindowLimiter",
+    "WaiterQueue",
     "default_margin",
     "limiter_for_key",
 ]
@@ -133,6 +135,107 @@ def default_margin(period: float) -> float:
     return min(_MARGIN_CAP, max(_MARGIN_FLOOR, _MARGIN_FRACTION * period))
 
 
+class WaiterQueue:
+    """The FIFO queue of a limiter's callers: one at a time is the *head* and waits for a slot.
+
+    Both limiters queue through this (the in-process one and the Redis one), so FIFO order, the hand-over
+    on cancellation and the wake-up on release behave the same in both. Usage::
+
+        async with queue.turn():          # wait to be head
+            while not room():
+                await queue.nap(delay)    # the injected sleep, or until wake()
+            take_the_slot()               # no await since the last check
+
+    Leaving the block in any way (admission, error, cancellation) makes the next waiter head.
+    """
+
+    def __init__(self, sleep: Sleep) -> None:
+        self._sleep = sleep
+        # The head's future is resolved when it becomes head; the rest wait on theirs until then.
+        self._waiters: deque[asyncio.Future[None]] = deque()
+        # Set while the head naps: wake() resolves it so the head re-checks at once.
+        self._wake: asyncio.Future[None] | None = None
+
+    def __len__(self) -> int:
+        return len(self._waiters)
+
+    def _drop_stale(self, loop: asyncio.AbstractEventLoop) -> None:
+        # All waiters share one loop; a head from another loop means that loop ended without cancelling
+        # its tasks (they would have left the queue in their `finally`). Nobody will ever wake them.
+        if self._waiters and self._waiters[0].get_loop() is not loop:
+            self._waiters = deque(f for f in self._waiters if f.get_loop() is loop)
+        if self._wake is not None and self._wake.get_loop() is not loop:
+            self._wake = None
+
+    def _wake_head(self) -> None:
+        if self._waiters and not self._waiters[0].done():
+            self._waiters[0].set_result(None)
+
+    @asynccontextmanager
+    async def turn(self) -> AsyncIterator[None]:
+        """Wait until every earlier caller has left, then run the block as head."""
+        loop = asyncio.get_running_loop()
+        self._drop_stale(loop)
+        fut: asyncio.Future[None] = loop.create_future()
+        self._waiters.append(fut)
+        if len(self._waiters) == 1:
+            fut.set_result(None)
+        try:
+            await fut
+            yield
+        finally:
+            # Runs on admission, error and cancellation alike. If we were head (woken, or waiting), the
+            # next waiter must become head or it would wait forever.
+            if self._waiters and self._waiters[0] is fut:
+                self._waiters.popleft()
+                self._wake_head()
+            else:
+                with suppress(ValueError):  # already dropped as stale, or failed by fail_waiting()
+                    self._waiters.remove(fut)
+            if fut.done() and not fut.cancelled():
+                fut.exception()  # retrieved, even if we were cancelled before we could raise it
+
+    async def nap(self, delay: float) -> None:
+        """As head, wait ``delay`` seconds through the injected sleep, or until :meth:`wake`."""
+        loop = asyncio.get_running_loop()
+        wake: asyncio.Future[None] = loop.create_future()
+        self._wake = wake
+        sleeper = asyncio.ensure_future(self._sleep(delay))
+        try:
+            await asyncio.wait((sleeper, wake), return_when=asyncio.FIRST_COMPLETED)
+            if sleeper.done():
+                sleeper.result()  # a custom sleep that failed must not turn into a busy loop
+        finally:
+            if self._wake is wake:
+                self._wake = None
+            wake.cancel()
+            if not loop.is_closed():  # else we are being garbage-collected after our loop died
+                sleeper.cancel()
+
+    def wake(self) -> None:
+        """End the head's :meth:`nap` now, so that it re-checks (a slot may have been freed)."""
+        wake, self._wake = self._wake, None
+        if wake is None or wake.done() or wake.get_loop().is_closed():
+            return  # nobody naps, or a waiter of a loop that died: the next turn() discards it
+        wake.set_result(None)
+
+    def fail_waiting(self, make_error: Callable[[], BaseException]) -> int:
+        """Fail every caller queued behind the head with an error of its own; return how many.
+
+        For a failure that would meet each of them in turn (a Redis that does not answer): they learn it
+        now instead of each paying for it again. Callers arriving later queue afresh.
+        """
+        behind = list(islice(self._waiters, 1, None))
+        for _ in behind:
+            self._waiters.pop()
+        failed = 0
+        for fut in behind:
+            if not fut.done():
+                fut.set_exception(make_error())
+                failed += 1
+        return failed
+
+
 class SlidingWindowLimiter:
     """An exact in-process limiter: at most ``rate.max_requests`` requests in any ``rate.period`` seconds.
 
@@ -167,14 +270,10 @@ class SlidingWindowLimiter:
         self.margin = margin
         self._window = rate.period + margin
         self._clock = clock
-        self._sleep = sleep
         # Both logs are in time order, so expiry only ever removes from the left.
         self._in_flight: deque[float] = deque()  # admission times, not yet released
         self._settled: deque[float] = deque()  # release times
-        # The head's future is resolved when it becomes head; the rest wait on theirs until then.
-        self._waiters: deque[asyncio.Future[None]] = deque()
-        # Set while the head waits for a slot: release() resolves it so the head re-checks at once.
-        self._release_wake: asyncio.Future[None] | None = None
+        self._queue = WaiterQueue(sleep)
         self._paused_until = -math.inf
         self.admitted = 0
         """Admissions so far (for tests and benchmarks)."""
@@ -189,7 +288,7 @@ class SlidingWindowLimiter:
     @property
     def waiting(self) -> int:
         """Callers queued in :meth:`acquire` right now."""
-        return len(self._waiters)
+        return len(self._queue)
 
     @property
     def occupied(self) -> int:
@@ -227,63 +326,25 @@ class SlidingWindowLimiter:
         self._in_flight.append(now)
         self.admitted += 1
 
-    def _wake_head(self) -> None:
-        if self._waiters and not self._waiters[0].done():
-            self._waiters[0].set_result(None)
+    def _time_to_room(self) -> float:
+        """Seconds until a slot is free (<= 0: now), whoever is queued (for limiters built on this one)."""
+        return self._delay(self._clock())
 
-    def _drop_stale(self, loop: asyncio.AbstractEventLoop) -> None:
-        # All waiters share one loop; a head from another loop means that loop ended without cancelling
-        # its tasks (they would have left the queue in their `finally`). Nobody will ever wake them.
-        if self._waiters and self._waiters[0].get_loop() is not loop:
-            self._waiters = deque(f for f in self._waiters if f.get_loop() is loop)
-        if self._release_wake is not None and self._release_wake.get_loop() is not loop:
-            self._release_wake = None
-
-    async def _wait(self, delay: float) -> None:
-        """Wait ``delay`` seconds through the injected sleep, or until a release, whichever comes first."""
-        loop = asyncio.get_running_loop()
-        wake: asyncio.Future[None] = loop.create_future()
-        self._release_wake = wake
-        sleeper = asyncio.ensure_future(self._sleep(delay))
-        try:
-            await asyncio.wait((sleeper, wake), return_when=asyncio.FIRST_COMPLETED)
-            if sleeper.done():
-                sleeper.result()  # a custom sleep that failed must not turn into a busy loop
-        finally:
-            if self._release_wake is wake:
-                self._release_wake = None
-            wake.cancel()
-            if not loop.is_closed():  # else we are being garbage-collected after our loop died
-                sleeper.cancel()
+    def _record(self) -> None:
+        """Count an admission granted elsewhere (by a shared log) at once (for limiters built on this one)."""
+        self._admit(self._clock())
 
     async def acquire(self) -> None:
         """Return when a request may be sent, at once if a slot is free and nobody is queued."""
-        loop = asyncio.get_running_loop()
-        self._drop_stale(loop)
         now = self._clock()
-        if not self._waiters and self._delay(now) <= _EARLY_OK:
+        if not self._queue and self._delay(now) <= _EARLY_OK:
             self._admit(now)
             return
-
-        fut: asyncio.Future[None] = loop.create_future()
-        self._waiters.append(fut)
-        if len(self._waiters) == 1:
-            fut.set_result(None)
-        try:
-            await fut
+        async with self._queue.turn():
             while (delay := self._delay(self._clock())) > _EARLY_OK:
-                await self._wait(delay)
+                await self._queue.nap(delay)
             # No await between the check above and this: a cancelled waiter cannot hold a slot.
             self._admit(self._clock())
-        finally:
-            # Runs on admission and on cancellation alike. If we were head (woken, or waiting), the
-            # next waiter must become head or it would wait forever.
-            if self._waiters and self._waiters[0] is fut:
-                self._waiters.popleft()
-                self._wake_head()
-            else:
-                with suppress(ValueError):  # already dropped as stale
-                    self._waiters.remove(fut)
 
     def release(self) -> None:
         """Record that the answer to one admitted request has just arrived.
@@ -301,15 +362,10 @@ class SlidingWindowLimiter:
             self._in_flight.popleft()
         self._settled.append(now)
         self.released += 1
-        wake = self._release_wake
-        if wake is not None and not wake.done():
-            self._release_wake = None
-            if wake.get_loop().is_closed():
-                return  # a waiter of a loop that died; the next acquire discards it
-            # A release usually frees a slot before the head's planned wake (a settled slot expires
-            # sooner than an in-flight one). When it does not (its admission already hit the leak cap),
-            # the head re-checks and waits again.
-            wake.set_result(None)
+        # A release usually frees a slot before the head's planned wake (a settled slot expires sooner than
+        # an in-flight one). When it does not (its admission already hit the leak cap), the head re-checks
+        # and waits again.
+        self._queue.wake()
 
     def penalise(self, retry_after: float) -> None:
         """Admit nobody for ``retry_after`` seconds from now (or longer, if already paused for longer).

@@ -1,13 +1,16 @@
 """A real ``redis-server`` for tests: started on 127.0.0.1 on a free port in a temp dir, stopped afterwards.
 
 No fakeredis: the limiter's guarantee rests on the server running its Lua script atomically on its own
-clock, which only the real server shows. Tests skip, saying why, where no ``redis-server`` binary exists.
+clock, which only the real server shows. A *frozen* Redis (alive, its socket open, answering nothing) is the
+real process stopped with SIGSTOP. Tests skip, saying why, where no ``redis-server`` binary exists.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -83,11 +86,32 @@ class RedisServer:
                 raise RuntimeError(f"redis-server did not answer on port {self.port} within {timeout}s")
             time.sleep(0.02)
 
+    def freeze(self) -> None:
+        """Stop the process with SIGSTOP: connections stay open, nothing is answered (a hung Redis)."""
+        assert self.process is not None
+        os.kill(self.process.pid, signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        """Let a frozen server run again (SIGCONT); harmless if it is not frozen."""
+        if self.running:
+            assert self.process is not None
+            os.kill(self.process.pid, signal.SIGCONT)
+
+    @contextlib.contextmanager
+    def frozen(self) -> Iterator[None]:
+        """Freeze the server for the duration of the block, thawing it however the block ends."""
+        self.freeze()
+        try:
+            yield
+        finally:
+            self.thaw()
+
     def stop(self) -> None:
-        """Stop the server (SIGTERM, then SIGKILL after 5 s). Idempotent."""
+        """Stop the server (SIGTERM, then SIGKILL after 5 s). Idempotent; a frozen server is thawed first."""
         proc, self.process = self.process, None
         if proc is None or proc.poll() is not None:
             return
+        proc.send_signal(signal.SIGCONT)  # a stopped process would hold SIGTERM until continued
         proc.terminate()
         try:
             proc.wait(5)

@@ -1,8 +1,9 @@
 """Tests for books_async.limiters.RedisRateLimiter against a real redis-server (no fakeredis).
 
 The window guarantee is asserted on the admission times the Lua script stamped with the Redis server's clock
-and on the request times the sandbox recorded, never on elapsed time. The multi-process test prints its
-figures (run with ``pytest -s`` to see them).
+and on the request times the sandbox recorded; the rest on counts (script calls, admissions, errors) and on
+the waits the limiter asked for. Nothing asserts elapsed time: these must pass on a machine under full load.
+Speed, throughput, fairness and how soon a frozen Redis fails are benchmark B9's (``nox -s bench``).
 """
 
 from __future__ import annotations
@@ -12,10 +13,8 @@ import bisect
 import logging
 import multiprocessing
 import os
-import statistics
 import subprocess
 import sys
-import time
 import traceback
 from collections.abc import AsyncIterator, Iterator, Sequence
 from multiprocessing.queues import Queue
@@ -28,12 +27,16 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from books_async import BooksClient, BooksError, ConfigurationError, Limiter, RateLimit
+from books_async._limiter import ReleasingLimiter
 from books_async.limiters import RedisRateLimiter, SharedLimiterError
 from books_async.limiters import _redis as redis_module
-from books_async.sandbox import serve
+from books_async.sandbox import Sandbox, serve
 from tests.redis_server import REDIS_SERVER, SKIP_REASON, RedisServer, redis_server
 
 pytestmark = pytest.mark.skipif(REDIS_SERVER is None, reason=SKIP_REASON)
+
+# Only ever a guard against a hang, never a measurement: the assertions are on what happened, not when.
+HANG_GUARD = 120.0
 
 
 @pytest.fixture
@@ -81,21 +84,47 @@ async def admit(limiter: RedisRateLimiter, stamps: list[float]) -> None:
     stamps.append(limiter.last_admitted_at)
 
 
+async def cancel(task: asyncio.Task[None]) -> None:
+    """Cancel a task still waiting in acquire() and wait until it is gone."""
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+
+async def redis_now(r: aioredis.Redis) -> float:
+    """The Redis server's clock, in seconds since the epoch."""
+    seconds, micros = await r.time()
+    return float(seconds) + micros / 1e6
+
+
+async def slots(r: aioredis.Redis, limiter: RedisRateLimiter) -> list[tuple[str, float]]:
+    """The shared log: (member, Redis time in seconds until which the slot counts), earliest end first."""
+    return [(text(m), score / 1e6) for m, score in await r.zrange(limiter.log_key, 0, -1, withscores=True)]
+
+
+async def requests_seen(sb: Sandbox, n: int) -> None:
+    """Return once the sandbox has logged at least n requests."""
+    while len(sb.request_log) < n:  # noqa: ASYNC110 - the sandbox offers no event to wait on
+        await asyncio.sleep(0.005)
+
+
 # ---- the guarantee within one process
 
 
 async def test_burst_on_idle_is_admitted_without_waiting(r: aioredis.Redis) -> None:
-    """Ten calls on an idle key pass with one script call each and no sleep; the eleventh waits a window."""
+    """Ten calls on an idle key pass with one script call each and no sleep; the eleventh is told to wait
+    for the first slot to end."""
     sleep = RecordingSleep()
     stamps: list[float] = []
-    async with RedisRateLimiter(r, rate=RateLimit(10, 1.0), key="org-burst", sleep=sleep) as limiter:
+    async with RedisRateLimiter(r, rate=RateLimit(10, 30.0), key="org-burst", sleep=sleep) as limiter:
         await asyncio.gather(*(admit(limiter, stamps) for _ in range(10)))
         assert sleep.waits == []
         assert limiter.redis_calls == 10
-        await admit(limiter, stamps)
-    assert len(sleep.waits) >= 1
+        eleventh = asyncio.create_task(limiter.acquire())
+        await sleep.called.wait()
+        await cancel(eleventh)
+    assert limiter.admitted == 10
     assert 0 < sleep.waits[0] <= limiter.window + redis_module._MAX_JITTER
-    assert stamps[10] - stamps[0] >= limiter.window
 
 
 async def test_any_window_holds_at_most_max_across_instances(
@@ -192,16 +221,81 @@ async def test_forked_worker_gets_its_own_process_id(
 
 
 async def test_uncontended_acquire_is_one_script_call(r: aioredis.Redis) -> None:
-    """With room in the window every acquire is one round trip; prints its latency (median, p99)."""
-    latencies: list[float] = []
-    async with RedisRateLimiter(r, rate=RateLimit(100_000, 60.0), key="org-latency") as limiter:
+    """With room in the window every acquire is one script call (B9 measures how long one takes)."""
+    async with RedisRateLimiter(r, rate=RateLimit(100_000, 60.0), key="org-one-call") as limiter:
         for _ in range(500):
-            started = time.perf_counter()
             await limiter.acquire()
-            latencies.append(time.perf_counter() - started)
     assert limiter.redis_calls == limiter.admitted == 500
-    p50, p99 = statistics.median(latencies), statistics.quantiles(latencies, n=100)[98]
-    print(f"\n[redis limiter] uncontended acquire: median {p50 * 1e3:.2f} ms, p99 {p99 * 1e3:.2f} ms")  # noqa: T201
+
+
+# ---- slots count from the answer
+
+
+async def test_release_restamps_the_slot_from_the_answer(r: aioredis.Redis) -> None:
+    """An admission reserves its slot for period + margin; release() re-stamps the same slot to count for
+    period from the Redis time of the re-stamp (which aclose() waits for)."""
+    rate = RateLimit(5, 10.0)
+    async with RedisRateLimiter(r, rate=rate, key="org-restamp", margin=2.0) as limiter:
+        await limiter.acquire()
+        admitted_at = limiter.last_admitted_at
+        assert admitted_at is not None
+        [(member, reserved_until)] = await slots(r, limiter)
+        assert reserved_until == pytest.approx(admitted_at + limiter.window, abs=1e-6)
+        limiter.release()
+    [(restamped, counted_until)] = await slots(r, limiter)
+    assert restamped == member
+    assert admitted_at + rate.period <= counted_until <= await redis_now(r) + rate.period
+    assert limiter.released == 1
+
+
+async def test_released_slot_frees_the_window_one_period_after_the_answer(r: aioredis.Redis) -> None:
+    """Another instance (another process, in production) that finds the window full is told to wait for
+    period after the re-stamp, not for period + margin after the admission."""
+    rate = RateLimit(1, 10.0)
+    sleep = RecordingSleep()
+    async with RedisRateLimiter(r, rate=rate, key="org-freed", margin=5.0) as first:
+        await first.acquire()
+        first.release()
+    async with RedisRateLimiter(r, rate=rate, key="org-freed", margin=5.0, sleep=sleep) as second:
+        waiter = asyncio.create_task(second.acquire())
+        await sleep.called.wait()
+        await cancel(waiter)
+    assert 0 < sleep.waits[0] <= rate.period + redis_module._MAX_JITTER
+
+
+async def test_release_wakes_this_process_head_to_ask_again(r: aioredis.Redis) -> None:
+    """A head refused because this process's own slot, still in flight, ends first (period + margin after
+    admission) asks again as soon as its re-stamp lands, and is then told the new, earlier end."""
+    rate = RateLimit(2, 10.0)
+    sleep = RecordingSleep()
+    async with (
+        RedisRateLimiter(r, rate=rate, key="org-wake", margin=5.0, sleep=sleep) as limiter,
+        RedisRateLimiter(r, rate=rate, key="org-wake", margin=5.0) as other,
+    ):
+        await limiter.acquire()
+        await other.acquire()  # in flight too, and ends after ours: the window is full until ours ends
+        waiter = asyncio.create_task(limiter.acquire())
+        await sleep.called.wait()
+        sleep.called.clear()
+        limiter.release()
+        await sleep.called.wait()  # asked again after the re-stamp, refused again, for less
+        await cancel(waiter)
+    assert limiter.redis_calls == 3
+    assert len(sleep.waits) == 2
+    assert sleep.waits[1] <= rate.period + redis_module._MAX_JITTER < limiter.window
+
+
+async def test_release_after_the_leak_cap_counts_the_request_again(r: aioredis.Redis) -> None:
+    """A request answered after its slot's leak cap ended it is counted again, from its answer."""
+    rate = RateLimit(3, 2.0)
+    async with RedisRateLimiter(r, rate=rate, key="org-late", margin=0.0) as limiter:
+        await limiter.acquire()
+        await asyncio.sleep(rate.period + 0.1)  # the slot has ended, as an unanswered request's does
+        assert await slots(r, limiter) == []  # and the key with it: every slot had ended
+        answered_at = await redis_now(r)
+        limiter.release()
+    [(_, counted_until)] = await slots(r, limiter)
+    assert counted_until >= answered_at + rate.period
 
 
 # ---- a 429 pauses every process
@@ -210,8 +304,9 @@ async def test_uncontended_acquire_is_one_script_call(r: aioredis.Redis) -> None
 async def test_penalise_pauses_this_process_at_once(r: aioredis.Redis) -> None:
     """penalise() is synchronous and the local pause applies before any Redis write lands."""
     async with RedisRateLimiter(r, rate=RateLimit(10, 1.0), key="org-local-pause") as limiter:
-        limiter.penalise(0.3)
-        assert limiter.paused_for > 0.2
+        limiter.penalise(60.0)
+        assert limiter.paused_for > 0
+        assert await r.exists(limiter.pause_key) == 0
 
 
 async def test_penalise_pauses_another_instance_on_the_same_key(
@@ -231,31 +326,35 @@ async def test_penalise_pauses_another_instance_on_the_same_key(
         await limiter.acquire()
     assert limiter.last_admitted_at is not None
     assert limiter.last_admitted_at >= pause_until
-    assert sleep.waits
-    assert 0 < sleep.waits[0] <= 0.5 + 0.01
+    # It waited at most what was left of the pause (nothing, if the machine was slow enough to outlast it).
+    assert all(0 < w <= 0.5 + redis_module._MAX_JITTER for w in sleep.waits)
 
 
 async def test_shared_pause_is_only_ever_extended(r: aioredis.Redis) -> None:
     """A short retryAfter after a long one leaves the long pause in place."""
     rate = RateLimit(10, 1.0)
     long_ = RedisRateLimiter(r, rate=rate, key="org-extend")
-    long_.penalise(5.0)
+    long_.penalise(60.0)
     await long_.aclose()
     short = RedisRateLimiter(r, rate=rate, key="org-extend")
     short.penalise(0.2)
     await short.aclose()
-    assert await r.pttl(short.pause_key) > 4000
+    assert await r.pttl(short.pause_key) > 30_000
 
 
 async def test_penalise_outside_a_loop_is_shared_on_next_acquire(r: aioredis.Redis) -> None:
-    """Called from sync code (no running loop), penalise() pauses locally and the next acquire shares it."""
-    limiter = RedisRateLimiter(r, rate=RateLimit(10, 1.0), key="org-sync-pause")
-    await asyncio.to_thread(limiter.penalise, 0.2)
+    """Called from sync code (no running loop), penalise() pauses locally; the next acquire shares the pause
+    before it waits it out, so the other processes pause now, not after it."""
+    sleep = RecordingSleep()
+    limiter = RedisRateLimiter(r, rate=RateLimit(10, 1.0), key="org-sync-pause", sleep=sleep)
+    await asyncio.to_thread(limiter.penalise, 60.0)
     assert await r.exists(limiter.pause_key) == 0
-    await limiter.acquire()
-    await limiter.aclose()
-    assert limiter.paused_for == 0.0
-    assert limiter.last_admitted_at is not None
+    waiter = asyncio.create_task(limiter.acquire())
+    await sleep.called.wait()  # waiting out the pause
+    await cancel(waiter)
+    await limiter.aclose()  # awaits the write
+    assert await r.pttl(limiter.pause_key) > 30_000
+    assert limiter.redis_calls == 0
 
 
 # ---- Redis failures
@@ -278,36 +377,152 @@ async def test_redis_stopped_fails_closed_and_sends_nothing(redis_srv: RedisServ
         assert len(sb.request_log) == 1
 
 
-async def test_redis_stopped_falls_back_locally_with_one_warning(
-    redis_srv: RedisServer, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+async def test_frozen_redis_fails_every_waiter_and_sends_nothing(redis_srv: RedisServer) -> None:
+    """A Redis that is alive but answers nothing: the head's script call fails (after redis_timeout) and every
+    call queued behind it raises SharedLimiterError from that one failure; nothing reaches the API, and once
+    Redis answers again so does the limiter."""
+    async with (
+        serve(rate_limit=None) as sb,
+        RedisRateLimiter(redis_srv.url, rate=RateLimit(100, 60.0), key="org-frozen") as limiter,
+        BooksClient(sb.api_key, base_url=sb.base_url, limiter=limiter) as books,
+    ):
+        await books.validate.context()
+        calls = limiter.redis_calls
+        with redis_srv.frozen():
+            async with asyncio.timeout(HANG_GUARD):
+                results = await asyncio.gather(
+                    *(books.validate.context() for _ in range(30)), return_exceptions=True
+                )
+        assert all(isinstance(res, SharedLimiterError) for res in results), results
+        errors = [res for res in results if isinstance(res, SharedLimiterError)]
+        assert all(isinstance(err.__cause__, RedisError) for err in errors)
+        assert all("Could not reach Redis" in str(err) for err in errors)
+        assert len({id(err) for err in errors}) == 30
+        assert limiter.redis_calls == calls + 1  # one call met the frozen Redis; the others were told
+        assert books.requests_sent == 1
+        assert len(sb.request_log) == 1
+        await books.validate.context()
+        assert len(sb.request_log) == 2
+
+
+async def test_frozen_redis_is_bounded_by_redis_timeout_whatever_the_client(
+    redis_srv: RedisServer, r: aioredis.Redis
 ) -> None:
-    """on_redis_error="local": a dead Redis logs one WARNING, each process keeps the rate, and it recovers."""
-    monkeypatch.setattr(redis_module, "_FALLBACK_RECHECK", 1.0)
+    """A client passed in with redis-py's defaults (no socket timeout: it would wait forever) still fails
+    every waiter, because the limiter bounds each call itself."""
+    rate = RateLimit(100, 60.0)
+    async with RedisRateLimiter(r, rate=rate, key="org-frozen-borrowed", redis_timeout=0.5) as limiter:
+        await limiter.acquire()
+        with redis_srv.frozen():
+            async with asyncio.timeout(HANG_GUARD):
+                results = await asyncio.gather(
+                    *(limiter.acquire() for _ in range(10)), return_exceptions=True
+                )
+            assert all(isinstance(res, SharedLimiterError) for res in results), results
+            assert limiter.redis_calls == 2
+            assert limiter.waiting == 0
+        await limiter.acquire()
+    assert limiter.admitted == 2
+
+
+async def test_frozen_redis_with_local_fallback_admits_everyone_behind_one_failed_call(
+    redis_srv: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """on_redis_error="local": one call meets the frozen Redis and falls back; the callers behind it are
+    admitted from the local log without asking Redis, which counts what this process sent through Redis
+    before, so the window stays within the quota for this process."""
+    rate = RateLimit(5, 60.0)
     sleep = RecordingSleep()
     caplog.set_level(logging.INFO, logger="books_async.limiter")
     async with RedisRateLimiter(
-        redis_srv.url, rate=RateLimit(3, 0.5), key="org-local", on_redis_error="local", sleep=sleep
+        redis_srv.url,
+        rate=rate,
+        key="org-frozen-local",
+        on_redis_error="local",
+        redis_timeout=0.5,
+        sleep=sleep,
     ) as limiter:
         await limiter.acquire()
+        await limiter.acquire()
+        with redis_srv.frozen():
+            async with asyncio.timeout(HANG_GUARD):
+                await asyncio.gather(*(limiter.acquire() for _ in range(3)))
+                assert limiter.falling_back
+                assert limiter.redis_calls == 3
+                assert sleep.waits == []
+                # Five admitted in this window, two of them through Redis: the sixth waits for the window.
+                sixth = asyncio.create_task(limiter.acquire())
+                await sleep.called.wait()
+                await cancel(sixth)
+    assert limiter.admitted == 5
+    assert 0 < sleep.waits[0] <= limiter.window
+    lost = [rec for rec in caplog.records if "no longer shared" in rec.getMessage()]
+    assert len(lost) == 1
+    assert lost[0].levelno == logging.WARNING
+    assert "TimeoutError" in lost[0].getMessage()
+
+
+async def test_local_fallback_returns_to_redis_when_it_answers_again(
+    redis_srv: RedisServer, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """on_redis_error="local": a dead Redis (connections refused) logs one WARNING and admits locally; once
+    Redis answers and the recheck interval has passed, admissions are shared again, with a WARNING."""
+    recheck = 0.5
+    monkeypatch.setattr(redis_module, "_FALLBACK_RECHECK", recheck)
+    caplog.set_level(logging.INFO, logger="books_async.limiter")
+    async with RedisRateLimiter(
+        redis_srv.url, rate=RateLimit(10, 60.0), key="org-local", on_redis_error="local"
+    ) as limiter:
+        await limiter.acquire()
+        shared_at = limiter.last_admitted_at
         await asyncio.to_thread(redis_srv.stop)
         await limiter.acquire()
-        fell_back = limiter.falling_back
-        assert fell_back
-        for _ in range(3):
-            await limiter.acquire()
-        assert sleep.waits  # the in-process fallback keeps 3 per 0.5 s: the fourth local admission waited
+        await limiter.acquire()
+        assert limiter.falling_back
+        assert limiter.last_admitted_at == shared_at  # both admitted locally
         lost = [rec for rec in caplog.records if "no longer shared" in rec.getMessage()]
         assert len(lost) == 1
-        assert lost[0].levelno == logging.WARNING
         assert "ConnectionError" in lost[0].getMessage()
 
         await asyncio.to_thread(redis_srv.start)
-        await asyncio.sleep(1.0)  # the fallback asks Redis again after _FALLBACK_RECHECK
+        await asyncio.sleep(recheck)  # at least the recheck interval, however long it takes
         await limiter.acquire()
-        recovered = not limiter.falling_back
-        assert recovered
-        assert any("answers again" in rec.getMessage() for rec in caplog.records)
-        assert limiter.last_admitted_at is not None
+        assert not limiter.falling_back
+        assert limiter.last_admitted_at != shared_at
+    assert any("answers again" in rec.getMessage() for rec in caplog.records)
+    assert limiter.admitted == 4
+
+
+async def test_local_fallback_keeps_one_process_within_the_quota_through_freeze_and_thaw(
+    redis_srv: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One process through BooksClient, Redis frozen mid-run and thawed later, on_redis_error="local": the
+    sandbox never sees more than the quota in any window and answers no 429, because the process's own log
+    counts what it sent through Redis, through the fallback and through Redis again alike."""
+    monkeypatch.setattr(redis_module, "_FALLBACK_RECHECK", 0.5)
+    rate = RateLimit(5, 1.0)
+    async with (
+        serve(rate_limit=(rate.max_requests, rate.period)) as sb,
+        RedisRateLimiter(
+            redis_srv.url, rate=rate, key="org-thaw", on_redis_error="local", redis_timeout=0.3
+        ) as limiter,
+        BooksClient(sb.api_key, base_url=sb.base_url, limiter=limiter) as books,
+    ):
+
+        async def freeze_then_thaw() -> None:
+            await requests_seen(sb, 7)
+            with redis_srv.frozen():
+                await requests_seen(sb, 16)
+
+        async with asyncio.timeout(HANG_GUARD), asyncio.TaskGroup() as tg:
+            tg.create_task(freeze_then_thaw())
+            for _ in range(25):
+                tg.create_task(books.validate.context())
+        log = list(sb.request_log)
+    assert [entry[4] for entry in log] == [200] * 25
+    assert max_in_any_window([entry[0] for entry in log], rate.period) <= rate.max_requests
+    assert books.rate_limited == 0
+    assert limiter.admitted == limiter.released == 25
 
 
 # ---- keys
@@ -316,9 +531,11 @@ async def test_redis_stopped_falls_back_locally_with_one_warning(
 async def test_api_key_never_reaches_redis(r: aioredis.Redis) -> None:
     """for_api_key(): no Redis key or value holds the API key; every key is namespaced and expires."""
     secret = "bk_live_" + "S3cr3tK3y" * 4
-    limiter = RedisRateLimiter.for_api_key(r, secret, RateLimit(5, 1.0))
+    # Long enough that no key can expire before it is looked at, however slow the machine.
+    limiter = RedisRateLimiter.for_api_key(r, secret, RateLimit(5, 60.0))
     await limiter.acquire()
-    limiter.penalise(0.5)
+    limiter.release()
+    limiter.penalise(60.0)
     await limiter.aclose()
     keys = [text(k) async for k in r.scan_iter()]
     assert {limiter.log_key, limiter.pause_key} <= set(keys)
@@ -364,9 +581,10 @@ async def test_client_passed_in_stays_open_and_closed_limiter_refuses(
 
 
 async def test_limiter_satisfies_the_protocol(r: aioredis.Redis) -> None:
-    """RedisRateLimiter is a books_async.Limiter without subclassing anything of ours."""
+    """RedisRateLimiter is a books_async.Limiter, with release(), without subclassing anything of ours."""
     limiter = RedisRateLimiter(r, rate=RateLimit(5, 1.0), key="org-proto")
     assert isinstance(limiter, Limiter)
+    assert isinstance(limiter, ReleasingLimiter)  # so the transport tells it of every answer
     assert "key_hash=" in repr(limiter)
 
 
@@ -380,6 +598,9 @@ def test_bad_settings_raise_configuration_error() -> None:
         RedisRateLimiter(url, rate=rate, key="k", on_redis_error="ignore")  # type: ignore[arg-type]
     with pytest.raises(ConfigurationError, match="margin"):
         RedisRateLimiter(url, rate=rate, key="k", margin=-1.0)
+    for bad in (0.0, -1.0, float("inf"), float("nan")):
+        with pytest.raises(ConfigurationError, match="redis_timeout"):
+            RedisRateLimiter(url, rate=rate, key="k", redis_timeout=bad)
     with pytest.raises(ConfigurationError, match="key"):
         RedisRateLimiter(url, rate=rate, key="")
     with pytest.raises(ConfigurationError, match="Redis URL") as err:
@@ -398,84 +619,47 @@ def test_import_books_async_does_not_import_redis() -> None:
 SHARED_RATE = RateLimit(20, 2.0)
 PROCESSES = 8
 REQUESTS_EACH = 50
-# The default margin is 2 % of the period: 1 s at the API's 60 s, but only 40 ms at this test's 2 s, while the
-# machine's delays do not shrink with the period. A sliding log admits in bursts, and the single-process
-# sandbox works through a burst one request at a time, so a request may be checked tens of ms after its
-# admission (cold connections at the start, CPU contention on a shared 2-core box at any time) while the one
-# a window later arrives on time. Measured here: up to ~85 ms of such compression; with the default 40 ms
-# this test met a 429 in 2 runs of 3. 0.15 s (7.5 %) covers it and still allows 93 % of the quota.
-TEST_MARGIN = 0.15
 
 
 class WorkerStats(TypedDict):
     """What one worker process reports back (a plain dict, so it pickles without importing this module)."""
 
-    waits: list[float]
-    stamps: list[float]
-    done: list[float]
     rate_limited: int
     sent: int
-    redis_calls: int
-
-
-class TimedLimiter:
-    """Wraps a limiter to record how long each acquire() took and the Redis stamp of each admission."""
-
-    def __init__(self, inner: RedisRateLimiter) -> None:
-        self.inner = inner
-        self.waits: list[float] = []
-        self.stamps: list[float] = []
-
-    async def acquire(self) -> None:
-        started = time.monotonic()
-        await self.inner.acquire()
-        self.waits.append(time.monotonic() - started)
-        if self.inner.last_admitted_at is not None:
-            self.stamps.append(self.inner.last_admitted_at)
-
-    def penalise(self, retry_after: float) -> None:
-        self.inner.penalise(retry_after)
+    admitted: int
+    released: int
 
 
 async def _worker_main(
-    redis_url: str, base_url: str, api_key: str, margin: float | None, ready: Queue[int], go: Event
+    redis_url: str, base_url: str, api_key: str, ready: Queue[int], go: Event
 ) -> WorkerStats:
-    limiter = RedisRateLimiter(redis_url, rate=SHARED_RATE, key="org-done-when", margin=margin)
-    timed = TimedLimiter(limiter)
-    done: list[float] = []
-    async with limiter, BooksClient(api_key, base_url=base_url, limiter=timed) as books:
+    # The default margin: slots count from each answer, so the margin only caps unanswered requests.
+    limiter = RedisRateLimiter(redis_url, rate=SHARED_RATE, key="org-done-when")
+    async with limiter, BooksClient(api_key, base_url=base_url, limiter=limiter) as books:
         ready.put(0)
         await asyncio.to_thread(go.wait)
-
-        async def one() -> None:
-            await books.validate.context()
-            done.append(time.monotonic())
-
         # A bulk job's shape: every request queued at once, the limiter deciding when each goes.
         async with asyncio.TaskGroup() as tg:
             for _ in range(REQUESTS_EACH):
-                tg.create_task(one())
-        return {
-            "waits": timed.waits,
-            "stamps": timed.stamps,
-            "done": done,
-            "rate_limited": books.rate_limited,
-            "sent": books.requests_sent,
-            "redis_calls": limiter.redis_calls,
-        }
+                tg.create_task(books.validate.context())
+    return {
+        "rate_limited": books.rate_limited,
+        "sent": books.requests_sent,
+        "admitted": limiter.admitted,
+        "released": limiter.released,
+    }
 
 
 def _worker(
     redis_url: str,
     base_url: str,
     api_key: str,
-    margin: float | None,
     ready: Queue[int],
     go: Event,
     out: Queue[WorkerStats | dict[str, str]],
 ) -> None:
     try:
-        out.put(asyncio.run(_worker_main(redis_url, base_url, api_key, margin, ready, go)))
+        out.put(asyncio.run(_worker_main(redis_url, base_url, api_key, ready, go)))
     except BaseException:  # the parent must hear of any failure, or it waits for a result forever
         out.put({"error": traceback.format_exc()})
         ready.put(1)
@@ -483,10 +667,8 @@ def _worker(
 
 
 async def test_eight_processes_share_one_quota_against_the_sandbox(redis_srv: RedisServer) -> None:
-    """8 processes x 50 requests at RateLimit(20, 2.0): no 429, <= 20 in any 2 s at the server, >= 90 % rate.
-
-    Takes about 40 s (400 requests at 10 a second); prints the figures.
-    """
+    """8 processes x 50 requests at RateLimit(20, 2.0), default margin: no 429, never more than 20 in any
+    2 s at the server, every answer released. Takes about 40 s (the quota's pace); B9 measures the rate."""
     ctx = multiprocessing.get_context("spawn")
     ready: Queue[int] = ctx.Queue()
     out: Queue[WorkerStats | dict[str, str]] = ctx.Queue()
@@ -494,9 +676,7 @@ async def test_eight_processes_share_one_quota_against_the_sandbox(redis_srv: Re
     async with serve(rate_limit=(SHARED_RATE.max_requests, SHARED_RATE.period)) as sb:
         procs = [
             ctx.Process(
-                target=_worker,
-                args=(redis_srv.url, sb.base_url, sb.api_key, TEST_MARGIN, ready, go, out),
-                daemon=True,
+                target=_worker, args=(redis_srv.url, sb.base_url, sb.api_key, ready, go, out), daemon=True
             )
             for _ in range(PROCESSES)
         ]
@@ -504,10 +684,9 @@ async def test_eight_processes_share_one_quota_against_the_sandbox(redis_srv: Re
             p.start()
         try:
             for _ in procs:
-                await asyncio.to_thread(ready.get, True, 120)
-            started = time.monotonic()
+                await asyncio.to_thread(ready.get, True, HANG_GUARD)
             go.set()
-            results = [await asyncio.to_thread(out.get, True, 300) for _ in procs]
+            results = [await asyncio.to_thread(out.get, True, 5 * HANG_GUARD) for _ in procs]
         finally:
             for p in procs:
                 await asyncio.to_thread(p.join, 10)
@@ -518,50 +697,15 @@ async def test_eight_processes_share_one_quota_against_the_sandbox(redis_srv: Re
     errors = [str(res.get("error")) for res in results if "error" in res]
     assert not errors, errors[0]
     stats = [cast("WorkerStats", res) for res in results]
-    times = sorted(entry[0] for entry in server_log)
-    statuses = [entry[4] for entry in server_log]
     n = PROCESSES * REQUESTS_EACH
-    quota_rate = SHARED_RATE.max_requests / SHARED_RATE.period
-
+    statuses = [entry[4] for entry in server_log]
     # Zero 429s, seen from both ends, and every request answered once.
-    assert sum(int(s["rate_limited"]) for s in stats) == 0
+    assert sum(s["rate_limited"] for s in stats) == 0
     assert statuses.count(429) == 0
     assert statuses.count(200) == n == len(server_log)
     # The guarantee at the server: no 2 s window over 20.
-    busiest = max_in_any_window(times, SHARED_RATE.period)
-    assert busiest <= SHARED_RATE.max_requests
-    # Throughput after the first burst: any limiter that keeps the window can send the other n - 20 no faster
-    # than 20 per 2 s, so this is the share of the quota used (the burst itself would flatter the figure).
-    steady = (n - SHARED_RATE.max_requests) / (times[-1] - times[0])
-    assert steady >= 0.9 * quota_rate
-
-    tightest, tightest_at = min(
-        (times[i + SHARED_RATE.max_requests] - times[i], times[i] - times[0])
-        for i in range(n - SHARED_RATE.max_requests)
+    assert (
+        max_in_any_window([entry[0] for entry in server_log], SHARED_RATE.period) <= SHARED_RATE.max_requests
     )
-    waits = sorted(w for s in stats for w in s["waits"])
-    stamps = sorted(t for s in stats for t in s["stamps"])
-    assert max_in_any_window(stamps, SHARED_RATE.period) <= SHARED_RATE.max_requests
-    finish = sorted(max(s["done"]) - started for s in stats)
-    per_process = [REQUESTS_EACH / f for f in finish]
-    # Fairness while every process still had work: each one's share of what was done by the first finish.
-    first_out = started + finish[0]
-    shares = sorted(sum(1 for t in s["done"] if t <= first_out) for s in stats)
-    fair = sum(shares) / PROCESSES
-    calls = sum(int(s["redis_calls"]) for s in stats)
-    print(  # noqa: T201
-        f"\n[redis limiter] {PROCESSES} processes x {REQUESTS_EACH} requests, RateLimit(20, 2.0) shared, "
-        f"margin {TEST_MARGIN} s:"
-        f"\n  429s: 0; busiest 2 s window at the server: {busiest}; "
-        f"tightest 21-request span: {tightest:.3f} s (at {tightest_at:.1f} s)"
-        f"\n  steady throughput {steady:.2f}/s = {steady / quota_rate:.1%} of quota; "
-        f"all {n} in {times[-1] - times[0]:.1f} s ({n / (times[-1] - times[0]):.2f}/s incl. the first burst)"
-        f"\n  acquire wait (queueing included): median {statistics.median(waits):.2f} s, "
-        f"p99 {statistics.quantiles(waits, n=100)[98]:.2f} s, max {waits[-1]:.2f} s"
-        f"\n  per-process throughput: min {min(per_process):.2f}/s, "
-        f"median {statistics.median(per_process):.2f}/s, max {max(per_process):.2f}/s; "
-        f"finish times {finish[0]:.1f}-{finish[-1]:.1f} s"
-        f"\n  done per process by the first finish ({finish[0]:.1f} s): {shares} "
-        f"(fair share {fair:.1f}; min {shares[0] / fair:.0%}, max {shares[-1] / fair:.0%})"
-        f"\n  Redis script calls per admission: {calls / n:.2f}"
-    )
+    # The transport released every answered attempt, so every slot was counted from its answer.
+    assert all(s["admitted"] == s["released"] == s["sent"] == REQUESTS_EACH for s in stats)

@@ -2,40 +2,56 @@
 
 The API allows 100 requests a minute per *organisation*. Four gunicorn workers, or a job split over three
 machines, each with its own in-process limiter, would together send several times that. A
-:class:`RedisRateLimiter` keeps the admissions of every process that points at the same Redis and ``key`` in
-one log, decided by one atomic Lua script.
+:class:`RedisRateLimiter` keeps the slots of every process that points at the same Redis and ``key`` in one
+log, decided by one atomic Lua script.
 
 Why an exact sliding log, and not GCRA
 --------------------------------------
-The script keeps a sorted set of admission times and admits a request when fewer than ``max_requests`` lie
-in the last ``period + margin`` seconds; otherwise it answers how long until the oldest leaves the window.
-That is exactly the in-process :class:`~books_async.SlidingWindowLimiter` and exactly the rule the API (and
-the sandbox) enforce, so a process moved from one to the other sees the same behaviour: ten calls on an idle
-organisation go out at once, and no window of ``period`` ever holds more than ``max_requests``.
+The script keeps a sorted set of *slots*, each scored with the Redis time until which it counts, and admits
+a request while fewer than ``max_requests`` slots still count; otherwise it answers how long until enough of
+them end. That is the rule of the in-process :class:`~books_async.SlidingWindowLimiter` and the one the API
+(and the sandbox) enforce, so a process moved from one to the other sees the same behaviour: ten calls on an
+idle organisation go out at once, and no window of ``period`` ever holds more than ``max_requests``.
 
 GCRA with a burst of 1 spaces admissions evenly (``period / max_requests`` apart), which absorbs send jitter
 well, but paces even ten calls 0.6 s apart: the burst issue #5 asks for is lost. GCRA with a larger burst
 keeps bursts but no longer bounds *every* window (a full burst followed by the steady rate admits
 ``max_requests + burst - 1`` in one window), so it would trip the API unless the rate were lowered. The
 sliding log pays O(log n) per admission and ``max_requests`` small members of memory per key (100 for the
-API's quota), which Redis does not notice. Jitter is handled as in the in-process limiter: the window is
-``period + margin`` (:func:`books_async._limiter.default_margin`, 2 % of the period, at most 1 s), so
-requests admitted at the two edges of a window may reach the API out of order by up to ``margin``.
+API's quota), which Redis does not notice.
 
-Measured (tests/test_redis_limiter.py: 8 processes x 50 requests through ``BooksClient`` against the
-sandbox at 20 per 2 s, margin 0.15 s, on a loaded 2-core box): no 429, never more than 20 requests in any
-2 s at the server, 92.4-92.7 % of the quota after the first burst (93.0 % is the ceiling that margin
-allows), every process within about 10 % of a fair eighth. An uncontended acquire is one script call,
-0.25-0.5 ms median on loopback. The test needs more than the default 40 ms margin at its 2 s period: the
-single-process sandbox, working through bursts on a busy machine, saw requests up to ~85 ms closer together
-than they were admitted; at the API's 60 s period the default margin is 1 s.
+Slots count from the answer
+---------------------------
+As in the in-process limiter (its module docstring has the argument), a slot counts from the moment its
+answer arrived, which needs no margin for transit jitter: the API counted the request before its answer
+reached us, so a request admitted ``period`` after that reaches the API more than ``period`` after the one
+whose slot it takes. The script inserts a slot at admission, counting for ``period + margin``: that reserves
+it while the request is in flight. :meth:`~RedisRateLimiter.release`, which the transport calls when the
+answer arrives, has the slot *re-stamped* to count for ``period`` from the Redis server's time of the
+re-stamp. That moment is after the answer arrived, so the re-stamp only over-counts, by the delay until it
+reaches Redis (a round trip). Re-stamps go out from one background task, batched; :meth:`aclose` waits for
+them.
+
+A slot whose answer never came (a timeout, a reset, a cancelled call) keeps its admission stamp and stops
+counting ``period + margin`` after admission (the leak cap: exact when the request reached the API within
+``margin``, :func:`books_async._limiter.default_margin`); so does one whose re-stamp failed. A re-stamp that
+arrives after the leak cap adds the slot back, counted from then. Requests are not told apart: ``release()``
+re-stamps this process's earliest unreleased admission, which ends first, so the later ones only ever
+over-count.
+
+Counted from admission plus a margin instead, 8 processes at 20 per 2 s met 429s whenever the machine was
+busy enough to bunch requests up at the API by more than the margin (3 runs of 7 at the default 0.1 s; once
+at 0.15 s with the test suite running twice at once), and the margin cost 5 % of the quota at that period.
+Benchmark B9 measures the 429s, the busiest window at the server and the share of the quota used; the tests
+assert the window.
 
 Clock
 -----
-Every decision uses the Redis server's clock (``redis.call('TIME')`` inside the script), never the callers':
-hosts' clocks differ, the server's is one clock for all. Waits come back as durations and are slept on the
-caller's monotonic clock, so client clock offsets do not matter. A step of the Redis host's clock can only
-delay admissions if backwards; run NTP in slewing mode (the default) so it never jumps forwards.
+Every decision and every re-stamp uses the Redis server's clock (``redis.call('TIME')`` inside the scripts),
+never the callers': hosts' clocks differ, the server's is one clock for all. Waits come back as durations
+and are slept on the caller's monotonic clock, so client clock offsets do not matter. A step of the Redis
+host's clock can only delay admissions if backwards; run NTP in slewing mode (the default) so it never jumps
+forwards.
 
 A 429 pauses everyone
 ---------------------
@@ -46,30 +62,51 @@ and refuses every admission until it passes. :meth:`~RedisRateLimiter.aclose` aw
 
 Fairness
 --------
-Within a process, callers queue FIFO and only the head talks to Redis, as in the in-process limiter; a
-cancelled waiter takes no slot (a slot the script granted to a caller cancelled meanwhile is given back).
-Across processes, the script keeps the set of *contenders*, processes that were refused or have more callers
-queued, each with a lease until it is due back (plus 1 s of grace, after which a crashed process stops
-counting). While others contend, no process may hold more than ``ceil(max_requests / contenders)`` of the
-window, so eight busy processes get about an eighth each and none starves; a process alone, or among idle
-ones, still gets the whole quota and its bursts. A refused process sleeps until the slot it was refused for
-frees (the oldest admission, or the pause end; when only its share stopped it, its own oldest admission or
-one average slot interval, whichever is sooner) plus a random jitter of at most 10 ms. While contended it
-also waits such a jitter before each request, so that processes woken together do not ask in lockstep and
-the first awake does not take every slot freed at once.
+Within a process, callers queue FIFO (the :class:`~books_async._limiter.WaiterQueue` the in-process limiter
+uses) and only the head talks to Redis; a cancelled waiter takes no slot (a slot the script granted to a
+caller cancelled meanwhile is given back). Across processes, the script keeps the set of *contenders*,
+processes that were refused or have more callers queued, each with a lease until it is due back (plus 1 s of
+grace, after which a crashed process stops counting). While others contend, no process may hold more than
+``ceil(max_requests / contenders)`` of the slots, so eight busy processes get about an eighth each and none
+starves; a process alone, or among idle ones, still gets the whole quota and its bursts. A refused process
+sleeps until the slot it was refused for ends (the earliest slot, or the pause end; when only its share
+stopped it, its own earliest slot or one average slot interval, whichever is sooner) plus a random jitter of
+at most 10 ms, or until one of its own re-stamps lands. While contended it also waits such a jitter before
+each request, so that processes woken together do not ask in lockstep and the first awake does not take
+every slot freed at once.
 
 When Redis fails
 ----------------
+Every Redis call the limiter makes is bounded by ``redis_timeout`` (2 s by default), whatever the client's
+own timeouts and retries: a Redis that is down (connections refused) fails within the client's retries, one
+that is alive but does not answer (frozen, partitioned, swapping) within ``redis_timeout``. Only the head of
+the queue talks to Redis, so when its call fails, every caller queued behind it is given the same failure at
+once instead of each paying the timeout again. A caller that arrives later asks Redis afresh.
+
 ``on_redis_error="fail"`` (the default) fails closed: :meth:`~RedisRateLimiter.acquire` raises
-:class:`SharedLimiterError` and no request is sent, because without the shared log nothing bounds what the
-other processes send together. ``on_redis_error="local"`` keeps serving: it logs one WARNING and falls back
-to an in-process :class:`~books_async.SlidingWindowLimiter` with the same rate, asking Redis again every 5 s.
-Each process then keeps the quota on its own, so N processes may together exceed it and meet 429s, which
-are retried; choose it where availability matters more than a few 429s.
+:class:`SharedLimiterError`, for the head and for everyone queued behind it, about ``redis_timeout`` after
+the failed call began; no request is sent, because without the shared log nothing bounds what the other
+processes send together.
+
+``on_redis_error="local"`` keeps serving from this process's own log. It guarantees:
+
+- No caller waits on a failing Redis for much more than ``redis_timeout``: the failed call falls back, and
+  the callers behind it are admitted from the local log. Every 5 s the head asks Redis again (waiting at
+  most ``redis_timeout`` if it still fails); when it answers, the limit is shared again.
+- This process alone never sends more than ``max_requests`` in any ``period``, counting what it sent through
+  Redis before the failure, through the fallback during it, and through Redis after: the limiter keeps every
+  admission of its own in an in-process :class:`~books_async.SlidingWindowLimiter` at all times, and admits
+  only when that has room too.
+- One WARNING when it falls back, one when Redis answers again.
+
+It does not guarantee the shared quota: while Redis fails, N processes may together send up to N times it
+and meet 429s (which are retried; the pause a 429 causes stays in the process that got it), and for one
+window after Redis answers again the shared log lacks what was sent meanwhile. Choose it where availability
+matters more than a few 429s.
 
 Keys
 ----
-``{namespace}:rl:{<hash>}:log`` (admissions), ``...:pause`` (the shared pause) and ``...:contenders``, where
+``{namespace}:rl:{<hash>}:log`` (the slots), ``...:pause`` (the shared pause) and ``...:contenders``, where
 ``<hash>`` is a SHA-256 of ``key``: an organisation id or any stable name, never stored as given. The braces
 are a Redis Cluster hash tag, so all three live in one slot. Every write sets an expiry (the window, the
 pause, or the longest lease), so an idle key disappears. Every process sharing a key must use the same
@@ -83,6 +120,7 @@ Requires Redis 3.2 or later. A limiter serves one event loop, like the ``redis.a
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import logging
 import math
@@ -93,17 +131,18 @@ import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable
 from types import TracebackType
-from typing import Literal
+from typing import Literal, TypeVar
 
 from books_async._config import RateLimit
 from books_async._exceptions import BooksError, ConfigurationError
-from books_async._limiter import SlidingWindowLimiter, default_margin
+from books_async._limiter import _EARLY_OK, SlidingWindowLimiter, WaiterQueue, default_margin
 
 try:
     import redis.asyncio as aioredis
     from redis.asyncio.retry import Retry
     from redis.backoff import ExponentialWithJitterBackoff
     from redis.exceptions import RedisError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError(
         "books_async.limiters.RedisRateLimiter needs the redis package: pip install 'books-async[redis]'."
@@ -114,12 +153,14 @@ __all__ = ["RedisRateLimiter", "SharedLimiterError"]
 log = logging.getLogger("books_async.limiter")
 
 Sleep = Callable[[float], Awaitable[object]]
+T = TypeVar("T")
 
 _ACQUIRE = """
--- KEYS[1]: admission log (sorted set: member "<process>:<seq>", score = Redis time in us).
+-- KEYS[1]: slots (sorted set: member "<process>:<seq>", score = Redis time in us until which it counts).
 -- KEYS[2]: pause deadline (Redis time in us). KEYS[3]: contenders (sorted set: process -> lease end).
--- ARGV[1]: max_requests; ARGV[2]: window (us); ARGV[3]: process id; ARGV[4]: admission seq;
--- ARGV[5]: "1" if the process has more callers waiting after this one; ARGV[6]: lease grace (us).
+-- ARGV[1]: max_requests; ARGV[2]: window = period + margin (us), how long an admission counts unless its
+-- answer re-stamps it; ARGV[3]: process id; ARGV[4]: admission seq; ARGV[5]: "1" if the process has more
+-- callers waiting after this one; ARGV[6]: lease grace (us).
 -- Returns {1, now} when admitted, else {0, microseconds to wait}.
 if redis.replicate_commands then redis.replicate_commands() end  -- Redis < 5: allow writes after TIME
 local t = redis.call('TIME')
@@ -139,37 +180,56 @@ local pause = tonumber(redis.call('GET', KEYS[2]))
 if pause and pause > now then
   return {0, contend(pause - now)}
 end
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-local log = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
-if #log / 2 >= maxn then
-  return {0, contend(tonumber(log[2]) + window - now)}
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local slots = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
+local held = #slots / 2
+if held >= maxn then
+  -- A slot re-stamped after the leak cap had ended it counts again, so more than maxn may be held: wait
+  -- until enough of them end, not just the first.
+  return {0, contend(tonumber(slots[2 * (held - maxn) + 2]) - now)}
 end
--- Fair share: while other processes contend, none holds more than ceil(max / contenders) of the window.
+-- Fair share: while other processes contend, none holds more than ceil(max / contenders) of the slots.
 local others = redis.call('ZCARD', KEYS[3])
 if redis.call('ZSCORE', KEYS[3], me) then others = others - 1 end
 if others > 0 then
   local prefix = me .. ':'
-  local mine, my_oldest = 0, nil
-  for i = 1, #log, 2 do
-    if string.sub(log[i], 1, #prefix) == prefix then
+  local mine, my_first_end = 0, nil
+  for i = 1, #slots, 2 do
+    if string.sub(slots[i], 1, #prefix) == prefix then
       mine = mine + 1
-      my_oldest = my_oldest or tonumber(log[i + 1])
+      my_first_end = my_first_end or tonumber(slots[i + 1])
     end
   end
   if mine >= math.ceil(maxn / (others + 1)) then
-    -- Ask again when its own oldest leaves, or after one average slot interval if sooner: the others may
+    -- Ask again when its own first slot ends, or after one average slot interval if sooner: the others may
     -- finish (and leave the contenders) long before that at the API's 60 s window.
-    return {0, contend(math.min(my_oldest + window - now, math.ceil(window / maxn)))}
+    return {0, contend(math.min(my_first_end - now, math.ceil(window / maxn)))}
   end
 end
-redis.call('ZADD', KEYS[1], now, me .. ':' .. ARGV[4])
-redis.call('PEXPIRE', KEYS[1], math.ceil(window / 1000))
+redis.call('ZADD', KEYS[1], now + window, me .. ':' .. ARGV[4])
+redis.call('PEXPIRE', KEYS[1], math.ceil(window / 1000))  -- every slot ends by now + window
 if ARGV[5] == '1' then
   contend(0)
 else
   redis.call('ZREM', KEYS[3], me)
 end
 return {1, now}
+"""
+
+_RELEASE = """
+-- KEYS[1]: slots (as in the admission script). ARGV[1]: period (us); ARGV[2..]: members whose answers have
+-- arrived. Each counts for one period from now, which is after its answer arrived, so after the API counted
+-- it. A member the leak cap already removed is added back: its request is counted from its answer.
+if redis.replicate_commands then redis.replicate_commands() end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local period = tonumber(ARGV[1])
+for i = 2, #ARGV do
+  redis.call('ZADD', KEYS[1], now + period, ARGV[i])
+end
+local ttl = math.ceil(period / 1000)
+if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end  -- only ever extended
+return #ARGV - 1
 """
 
 _PAUSE = """
@@ -196,6 +256,8 @@ _US = 1_000_000
 # A process that has to come back for a slot counts as a contender until its wait ends plus this much.
 # Longer only makes a crashed process count for longer (shrinking the others' fair share, never blocking).
 _GRACE_US = 1_000_000
+# A healthy Redis runs the script in well under a millisecond; 2 s is a failure, not a slow answer.
+_REDIS_TIMEOUT = 2.0
 
 
 class SharedLimiterError(BooksError):
@@ -210,30 +272,42 @@ def _digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
+def _unreachable(exc: RedisError) -> SharedLimiterError:
+    error = SharedLimiterError(
+        f"Could not reach Redis for the shared rate limit ({exc.__class__.__name__}: {exc}); no request was "
+        "sent. Check Redis, or pass on_redis_error='local' to fall back to a per-process limit."
+    )
+    error.__cause__ = exc
+    return error
+
+
 class RedisRateLimiter:
-    """A limiter shared through Redis: at most ``rate.max_requests`` admissions in any ``rate.period`` seconds
+    """A limiter shared through Redis: at most ``rate.max_requests`` requests in any ``rate.period`` seconds
     across every process and host using the same Redis and ``key``.
 
-    It satisfies the :class:`~books_async.Limiter` protocol; pass it as ``BooksClient(limiter=...)``. Bursts
-    up to ``max_requests`` go through at once. See the module docstring for the design and guarantees.
+    It satisfies the :class:`~books_async.Limiter` protocol, with ``release()``; pass it as
+    ``BooksClient(limiter=...)``. Bursts up to ``max_requests`` go through at once. See the module docstring
+    for the design and guarantees.
 
     Args:
-        redis: a ``redis.asyncio.Redis`` client, which stays yours (not closed by :meth:`aclose`; its retry
-            and timeout settings decide how soon a Redis failure is reported), or a URL such as
-            ``"redis://cache:6379/0"``, from which the limiter builds and owns a client that gives up on a
-            dead Redis within about a second.
+        redis: a ``redis.asyncio.Redis`` client, which stays yours (not closed by :meth:`aclose`), or a URL
+            such as ``"redis://cache:6379/0"``, from which the limiter builds and owns a client whose socket
+            timeouts are ``redis_timeout``.
         rate: the quota to share.
         key: names the shared quota, normally the organisation id; hashed, never stored as given. To key by
             an API key, use :meth:`for_api_key`, which never lets the key reach Redis.
         namespace: prefix of every Redis key.
-        margin: seconds added to the window for transit jitter; default
-            :func:`books_async._limiter.default_margin`.
+        margin: seconds an admission whose answer never arrives counts beyond ``period`` (the leak cap);
+            default :func:`books_async._limiter.default_margin`.
         on_redis_error: ``"fail"`` raises :class:`SharedLimiterError` when Redis fails; ``"local"`` logs a
             WARNING and falls back to an in-process limit of the same rate.
+        redis_timeout: seconds any one Redis call may take before it counts as a failure, whatever the
+            client's own timeouts.
         sleep: awaited to wait; injectable for tests. Must be cancellable.
 
     Raises:
-        ConfigurationError: a bad ``key``, ``namespace``, ``margin``, ``on_redis_error`` or Redis URL.
+        ConfigurationError: a bad ``key``, ``namespace``, ``margin``, ``on_redis_error``, ``redis_timeout``
+            or Redis URL.
     """
 
     def __init__(
@@ -245,6 +319,7 @@ class RedisRateLimiter:
         namespace: str = "books_async",
         margin: float | None = None,
         on_redis_error: Literal["fail", "local"] = "fail",
+        redis_timeout: float = _REDIS_TIMEOUT,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         if not key:
@@ -259,14 +334,18 @@ class RedisRateLimiter:
             margin = default_margin(rate.period)
         elif not math.isfinite(margin) or margin < 0:
             raise ConfigurationError(f"margin must be a non-negative number of seconds; got {margin!r}.")
+        if not math.isfinite(redis_timeout) or redis_timeout <= 0:
+            raise ConfigurationError(
+                f"redis_timeout must be a positive number of seconds; got {redis_timeout!r}."
+            )
         if isinstance(redis, str):
             try:
                 # Our own client fails fast: a dead Redis is reported within about a second, not after the
-                # library's default ten retries, and a hung one cannot hold a caller for long.
+                # library's default ten retries. The retries are for a dropped connection (Redis restarted).
                 client = aioredis.Redis.from_url(
                     redis,
-                    socket_timeout=2.0,
-                    socket_connect_timeout=2.0,
+                    socket_timeout=redis_timeout,
+                    socket_connect_timeout=redis_timeout,
                     retry=Retry(ExponentialWithJitterBackoff(cap=0.25, base=0.02), 3),
                 )
             except ValueError as exc:
@@ -282,34 +361,46 @@ class RedisRateLimiter:
         self.rate = rate
         self.margin = margin
         self.on_redis_error = on_redis_error
+        self.redis_timeout = redis_timeout
         self._window = rate.period + margin
         self._window_us = math.ceil(self._window * _US)
+        self._period_us = math.ceil(rate.period * _US)
         self._sleep = sleep
         self.key_hash = _digest(key)
         """The SHA-256 prefix of ``key`` that names the Redis keys."""
         base = f"{namespace}:rl:{{{self.key_hash}}}"
         self.log_key = f"{base}:log"
-        """The Redis sorted set of admission times."""
+        """The Redis sorted set of slots, each scored with the Redis time (µs) until which it counts."""
         self.pause_key = f"{base}:pause"
         """The Redis key holding the shared "not before" time set by a 429."""
         self.contenders_key = f"{base}:contenders"
         """The Redis sorted set of processes waiting for a slot, for the fair share."""
         self._acquire_script = client.register_script(_ACQUIRE)
+        self._release_script = client.register_script(_RELEASE)
         self._pause_script = client.register_script(_PAUSE)
         self._pid = -1  # the process the id below belongs to; see _process_id
         self._member_prefix = ""
         self._seq = 0
-        self._waiters: deque[asyncio.Future[None]] = deque()
+        self._queue = WaiterQueue(sleep)
+        # This process's own admissions, whichever log granted them: what keeps it under the quota on its
+        # own when Redis fails, and right after (see "When Redis fails").
+        self._local = SlidingWindowLimiter(rate, margin=margin)
+        # Admissions not yet released, oldest first: (monotonic time the leak cap ends them, Redis member, or
+        # None if the fallback granted it).
+        self._unreleased: deque[tuple[float, str | None]] = deque()
+        self._to_restamp: list[str] = []
+        self._restamper: asyncio.Future[object] | None = None
         self._paused_until = -math.inf  # monotonic; this process's copy of the pause
         self._shared_until = -math.inf  # monotonic; the longest pause already sent (or being sent) to Redis
         self._unsent_pause = False  # penalise() ran outside a loop; send the pause on the next acquire
         self._tasks: set[asyncio.Future[object]] = set()
         self._refused_at = -math.inf  # monotonic; when the shared window last turned this process away
-        self._fallback: SlidingWindowLimiter | None = None
-        self._fallback_until = -math.inf  # monotonic; until then, admit from the in-process fallback
+        self._fallback_until = -math.inf  # monotonic; until then, admit from the local log
         self._closed = False
         self.admitted = 0
         """Admissions by this instance so far (for tests and benchmarks)."""
+        self.released = 0
+        """Calls to :meth:`release` so far (for tests and benchmarks)."""
         self.redis_calls = 0
         """Admission scripts run by this instance so far, admitted or not (for tests and benchmarks)."""
         self.last_admitted_at: float | None = None
@@ -325,6 +416,7 @@ class RedisRateLimiter:
         namespace: str = "books_async",
         margin: float | None = None,
         on_redis_error: Literal["fail", "local"] = "fail",
+        redis_timeout: float = _REDIS_TIMEOUT,
         sleep: Sleep = asyncio.sleep,
     ) -> RedisRateLimiter:
         """Return a limiter whose shared quota is named by ``api_key``, which never reaches Redis.
@@ -343,18 +435,19 @@ class RedisRateLimiter:
             namespace=namespace,
             margin=margin,
             on_redis_error=on_redis_error,
+            redis_timeout=redis_timeout,
             sleep=sleep,
         )
 
     @property
     def window(self) -> float:
-        """Seconds an admission stays counted: ``period + margin``."""
+        """Seconds an admission counts until its answer re-stamps it: ``period + margin``."""
         return self._window
 
     @property
     def waiting(self) -> int:
         """Callers of this process queued in :meth:`acquire` right now."""
-        return len(self._waiters)
+        return len(self._queue)
 
     @property
     def paused_for(self) -> float:
@@ -370,26 +463,14 @@ class RedisRateLimiter:
         """Return when a request may be sent: at once if the shared window has room and nobody here is queued.
 
         Raises:
-            SharedLimiterError: Redis failed (with ``on_redis_error="fail"``), or the limiter was closed.
+            SharedLimiterError: Redis failed or did not answer within ``redis_timeout`` (with
+                ``on_redis_error="fail"``; callers queued behind the one that asked get the same error), or
+                the limiter was closed.
         """
         if self._closed:
             raise SharedLimiterError("This RedisRateLimiter was closed (aclose()); make a new one.")
-        loop = asyncio.get_running_loop()
-        fut: asyncio.Future[None] = loop.create_future()
-        self._waiters.append(fut)
-        if len(self._waiters) == 1:
-            fut.set_result(None)
-        try:
-            await fut
+        async with self._queue.turn():
             await self._acquire_as_head()
-        finally:
-            # On admission, error and cancellation alike: the next waiter must become head or wait forever.
-            if self._waiters and self._waiters[0] is fut:
-                self._waiters.popleft()
-                if self._waiters and not self._waiters[0].done():
-                    self._waiters[0].set_result(None)
-            else:
-                self._waiters.remove(fut)
 
     def _jitter(self) -> float:
         return random.uniform(0.0, min(_MAX_JITTER, 0.005 * self._window))  # noqa: S311  # jitter, not a secret
@@ -403,26 +484,31 @@ class RedisRateLimiter:
             if self._closed:
                 raise SharedLimiterError("This RedisRateLimiter was closed (aclose()); make a new one.")
             now = time.monotonic()
-            if self._paused_until > now:
-                await self._sleep(self._paused_until - now)
-                continue
-            if self._fallback is not None and self._fallback_until > now:
-                await self._fallback.acquire()
-                self.admitted += 1
-                return
             if self._unsent_pause:
+                # Before sleeping the pause out here: the other processes must pause now, not after it.
                 self._unsent_pause = False
                 if self._shared_until > now:
-                    await self._share_pause(self._shared_until - now)
+                    self._track(asyncio.ensure_future(self._share_pause(self._shared_until - now)))
+            if self._paused_until > now:
+                await self._queue.nap(self._paused_until - now)
+                continue
+            local_wait = self._local._time_to_room()
+            if local_wait > _EARLY_OK:
+                # This process alone has used the quota (typically: what it sent while Redis failed, which
+                # the shared log never saw).
+                await self._queue.nap(local_wait)
+                continue
+            if self._fallback_until > now:
+                # No await since the checks above: a cancelled waiter cannot hold a slot.
+                self._count_admission(None)
+                return
             try:
                 wait = await self._ask_redis()
             except RedisError as exc:
                 if self.on_redis_error == "fail":
-                    raise SharedLimiterError(
-                        f"Could not reach Redis for the shared rate limit ({exc.__class__.__name__}); no "
-                        "request was sent. Check Redis, or pass on_redis_error='local' to fall back to a "
-                        "per-process limit."
-                    ) from exc
+                    # The callers behind us would each meet the same Redis, one timeout after another.
+                    self._queue.fail_waiting(functools.partial(_unreachable, exc))
+                    raise _unreachable(exc) from exc
                 self._fall_back(exc)
                 continue
             if wait is None:
@@ -430,7 +516,7 @@ class RedisRateLimiter:
                     self._fallback_until = -math.inf
                     log.warning("Redis answers again; the rate limit is shared across processes again")
                 return
-            await self._sleep(wait + self._jitter())
+            await self._queue.nap(wait + self._jitter())
 
     def _process_id(self) -> str:
         # Made per OS process, not at construction: a limiter built at import time in a gunicorn master and
@@ -442,25 +528,28 @@ class RedisRateLimiter:
             self._member_prefix = uuid.uuid4().hex[:16]
         return self._member_prefix
 
+    def _next_member(self) -> str:
+        self._seq += 1
+        return f"{self._process_id()}:{self._seq}"
+
+    async def _bounded(self, call: Awaitable[T]) -> T:
+        """Await one Redis call; a RedisError after ``redis_timeout``, whatever the client's own settings."""
+        try:
+            async with asyncio.timeout(self.redis_timeout):
+                return await call
+        except TimeoutError:
+            # Cancelling the call closed its connection (redis-py does on cancellation), so no late reply
+            # can be read as another command's.
+            raise RedisTimeoutError(f"no answer within {self.redis_timeout:g}s") from None
+
     async def _ask_redis(self) -> float | None:
         """Run the admission script once: None when admitted, else the seconds to wait."""
-        process = self._process_id()
-        self._seq += 1
-        member = f"{process}:{self._seq}"
-        more = "1" if len(self._waiters) > 1 else "0"
-        call = asyncio.ensure_future(
-            self._acquire_script(
-                keys=[self.log_key, self.pause_key, self.contenders_key],
-                args=[
-                    self.rate.max_requests,
-                    self._window_us,
-                    process,
-                    self._seq,
-                    more,
-                    _GRACE_US,
-                ],
-            )
-        )
+        member = self._next_member()
+        process, seq = member.split(":")
+        more = "1" if len(self._queue) > 1 else "0"
+        keys = [self.log_key, self.pause_key, self.contenders_key]
+        args: list[str | int] = [self.rate.max_requests, self._window_us, process, seq, more, _GRACE_US]
+        call = asyncio.ensure_future(self._bounded(self._acquire_script(keys=keys, args=args)))
         self._track(call)
         self.redis_calls += 1
         try:
@@ -472,11 +561,70 @@ class RedisRateLimiter:
             raise
         admitted, value = _parse_reply(reply)
         if admitted:
-            self.admitted += 1
             self.last_admitted_at = value / _US
+            self._count_admission(member)
             return None
         self._refused_at = time.monotonic()
         return max(0.0, value / _US)
+
+    def _count_admission(self, member: str | None) -> None:
+        now = time.monotonic()
+        self._expire_unreleased(now)
+        self._unreleased.append((now + self._window, member))
+        self._local._record()
+        self.admitted += 1
+
+    def _expire_unreleased(self, now: float) -> None:
+        # Past the leak cap in our own clock means past it in Redis too: the script stamped the admission
+        # before we heard of it. Dropping them keeps this bounded for callers that never release.
+        unreleased = self._unreleased
+        while unreleased and unreleased[0][0] <= now:
+            unreleased.popleft()
+
+    def release(self) -> None:
+        """Record that the answer to one admitted request has just arrived.
+
+        That request's slot is re-stamped in Redis to count for ``period`` from now (by a task :meth:`aclose`
+        awaits) instead of ``period + margin`` from its admission. The transport calls this once per attempt
+        that got an answer (even an error status), as soon as it arrives. Do not call it for an attempt
+        that ended without an answer: its request may still be on the way to the API.
+        """
+        self._expire_unreleased(time.monotonic())
+        self.released += 1
+        self._local.release()
+        member: str | None
+        if self._unreleased:
+            member = self._unreleased.popleft()[1]
+        else:
+            # Answered after the leak cap ended its slot: count it again from now, as the local log does.
+            member = None if self.falling_back else self._next_member()
+        if member is None or self._closed or self.falling_back:
+            self._queue.wake()  # the local log has room sooner; Redis is not asked (or not answering)
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # outside a loop (never so from the transport): the slot keeps its admission stamp
+        self._to_restamp.append(member)
+        if self._restamper is None or self._restamper.done():
+            restamper: asyncio.Future[object] = loop.create_task(self._restamp())
+            self._restamper = restamper
+            self._track(restamper)
+
+    async def _restamp(self) -> None:
+        # One task sends every pending re-stamp, batched: a burst of answers costs one round trip, and
+        # release() stays synchronous.
+        while self._to_restamp:
+            members, self._to_restamp = self._to_restamp, []
+            try:
+                await self._bounded(
+                    self._release_script(keys=[self.log_key], args=[self._period_us, *members])
+                )
+            except RedisError as exc:
+                # Those slots keep their admission stamps: the leak cap ends them, as if no answer had come.
+                log.debug("could not re-stamp %d answered slot(s) (%s)", len(members), exc.__class__.__name__)
+            # Our head may be waiting for one of these slots: let it ask again now that it ends sooner.
+            self._queue.wake()
 
     def _refund(self, call: asyncio.Future[object], member: str) -> None:
         if call.cancelled() or call.exception() is not None:
@@ -496,16 +644,12 @@ class RedisRateLimiter:
 
     async def _remove_member(self, member: str) -> None:
         try:
-            await self._redis.zrem(self.log_key, member)
+            await self._bounded(self._redis.zrem(self.log_key, member))
         except RedisError as exc:
             # The slot then stays spent until it leaves the window: conservative, never over the quota.
             log.debug("could not give back a cancelled slot (%s)", exc.__class__.__name__)
 
     def _fall_back(self, exc: RedisError) -> None:
-        if self._fallback is None:
-            self._fallback = SlidingWindowLimiter(self.rate, margin=self.margin, sleep=self._sleep)
-            if self._paused_until > time.monotonic():
-                self._fallback.penalise(self._paused_until - time.monotonic())
         if self._fallback_until == -math.inf:
             log.warning(
                 "Redis failed (%s): the rate limit is no longer shared; this process alone keeps %d requests "
@@ -533,8 +677,6 @@ class RedisRateLimiter:
                     "rate limited by the API; every process sharing this limit pauses %.1fs", retry_after
                 )
             self._paused_until = until
-        if self._fallback is not None:
-            self._fallback.penalise(retry_after)
         if until <= self._shared_until or self._closed:
             return  # a pause at least this long is already on its way to Redis
         self._shared_until = until
@@ -549,7 +691,9 @@ class RedisRateLimiter:
 
     async def _share_pause(self, retry_after: float) -> None:
         try:
-            await self._pause_script(keys=[self.pause_key], args=[math.ceil(retry_after * _US)])
+            await self._bounded(
+                self._pause_script(keys=[self.pause_key], args=[math.ceil(retry_after * _US)])
+            )
         except RedisError as exc:
             log.warning(
                 "could not share a %.1fs pause through Redis (%s); other processes may still send",
@@ -562,10 +706,11 @@ class RedisRateLimiter:
         task.add_done_callback(self._tasks.discard)
 
     async def aclose(self) -> None:
-        """Finish the pending pause writes and slot refunds, then close the Redis client if we built it.
+        """Finish the pending re-stamps, pause writes and slot refunds, then close the Redis client if we
+        built it.
 
-        A client passed in stays open. Idempotent. Later :meth:`acquire` calls raise
-        :class:`SharedLimiterError`.
+        Each of those is bounded by ``redis_timeout``. A client passed in stays open. Idempotent. Later
+        :meth:`acquire` calls raise :class:`SharedLimiterError`.
         """
         self._closed = True
         # A finishing task may start another (a refund after a cancelled admission): drain until none is left.
@@ -590,8 +735,9 @@ class RedisRateLimiter:
         # No URL (it may hold a password) and no key (only its hash).
         return (
             f"<RedisRateLimiter key_hash={self.key_hash} max_requests={self.rate.max_requests} "
-            f"period={self.rate.period} margin={self.margin} admitted={self.admitted} waiting={self.waiting} "
-            f"paused_for={self.paused_for:.1f} falling_back={self.falling_back}>"
+            f"period={self.rate.period} margin={self.margin} admitted={self.admitted} "
+            f"released={self.released} waiting={self.waiting} paused_for={self.paused_for:.1f} "
+            f"falling_back={self.falling_back}>"
         )
 
 
