@@ -1,65 +1,23 @@
 """Client-side rate limiting: the :class:`Limiter` protocols and an in-process sliding window.
 
-The API allows 100 requests a minute per organisation, and the client must never exceed it while still
-sending a burst at once (10 calls on an idle client go out immediately, not 0.6 s apart).
+The API allows 100 requests a minute per organisation; the client must never exceed it while still sending a
+burst at once (10 calls on an idle client go out immediately, not 0.6 s apart).
 
-Why a sliding log, and not aiolimiter
--------------------------------------
-A token (leaky) bucket such as ``aiolimiter.AsyncLimiter(100, 60)`` bounds the *average* rate only: a full
-bucket admits 100 at once and keeps refilling while they go out, so about 200 pass in the first minute.
-``AsyncLimiter(1, 0.6)`` keeps every window under 100 but paces even ten calls 0.6 s apart. No bucket size
-and rate give both properties, because a bucket forgets *when* each slot was spent, and "at most N in any
-window of P seconds" is a statement about exactly that. So :class:`SlidingWindowLimiter` keeps a log of
-when each slot was spent and admits while fewer than ``max_requests`` slots are still counted. A burst of up
-to ``max_requests`` goes through at once; memory is O(``max_requests``).
+Invariants of :class:`SlidingWindowLimiter`:
 
-Why slots are counted from the answer, not from admission
----------------------------------------------------------
-The server counts a request when it *arrives*, which is some unknown time after we admit it: on loopback a
-first burst over fresh connections arrived 37 to 46 ms after admission while the next burst, on warm
-connections, arrived within 1 ms, so a window counted from admission with a 20 ms jitter margin let the
-server see 21 in one 1 s window. Covering that with a margin costs throughput at short periods (a 0.1 s
-margin caps ``RateLimit(50, 1.0)`` at 1/1.1 = 91 % of the allowed rate). Counting from the answer needs no
-margin at all:
+- At most ``max_requests`` admissions in any window of ``period`` as the server counts them: an admitted
+  request is *in flight* (counted from admission) until the transport calls
+  :meth:`~SlidingWindowLimiter.release` when its answer arrives, then *settled* (counted ``period`` from the
+  release). No transit margin is needed (``docs/design/answer-stamped-slots.md``).
+- An in-flight entry stops counting ``period + margin`` after admission even if never released (the leak
+  cap), so acquiring without releasing falls back to admission-stamped counting instead of leaking a slot.
+- Waiters queue FIFO (:class:`WaiterQueue`, shared with the Redis limiter); only the head waits, re-checking
+  after every wake, so a :meth:`~SlidingWindowLimiter.penalise` during the wait extends it. The slot is taken
+  in the same step as the final check, so a cancelled waiter never takes one.
+- Nothing is created at construction; futures are made in the running loop, so one limiter serves sequential
+  ``asyncio.run()`` calls. One running loop at a time; not thread-safe.
 
-    the server stamps a request at s_old <= r_old, the time its answer reached us; a new admission at
-    a_new >= r_old + period reaches the server at s_new >= a_new, so s_new - s_old >= period. Exactly.
-
-So an admitted request is *in flight* (counted from admission) until the transport calls
-:meth:`~SlidingWindowLimiter.release` when its answer arrives; from then it is *settled* and counted for
-``period`` after the release. Requests are not told apart: only counts matter, so ``release()`` moves the
-earliest in-flight admission to the settled log (the earliest expires first, so keeping the later ones in
-flight only ever over-counts) and the occupancy at time t is
-
-    #{in-flight a : a + period + margin > t} + #{settled r : r + period > t}     (admit iff < max_requests)
-
-The leak cap. An in-flight entry stops counting ``period + margin`` after admission even if never released.
-That keeps code that acquires without releasing (the plain :class:`Limiter` protocol, or users sharing the
-limiter with their own requests) on the previous, admission-stamped behaviour instead of leaking the slot
-forever; it is exact as long as such a request reaches the server within ``margin`` of its admission, which
-is what ``margin`` is for (2 % of the period, at least 0.1 s and at most 1 s: the 0.1 s floor is the loopback
-measurement above with room to spare; at 100/60 s it is 1 s, more than a cold TLS handshake across
-continents). A released request that was still in flight after ``period + margin`` (slower than our own
-timeouts normally allow) is counted again from its release, so only its arrival in that gap is unguarded.
-
-The exact guarantee therefore needs ``release()`` after every ``acquire()`` whose request got an answer; the
-transport calls it as soon as the response arrives. An attempt that ends with no answer (connect failure,
-timeout, reset, cancellation) is *not* released: its bytes may still be on the way, so ``r`` is no bound on
-``s``, and it falls back to the leak cap. That is why settled entries need no margin of their own (a
-"settle margin" would only cover releasing unanswered requests, and no delay short of the worst one-way
-latency would cover that); admitting up to 1 µs early (below) is far inside any real uplink delay.
-
-Fairness and cancellation: waiters queue FIFO (:class:`WaiterQueue`, which the Redis limiter uses too).
-Only the head of the queue waits (through the injected ``sleep``, or until a ``release()`` frees a slot
-earlier than that sleep would end); it re-checks after every wake, so a
-:meth:`~SlidingWindowLimiter.penalise` during the wait extends it. The slot is taken in the same step as the
-final check, with no ``await`` in between, so a cancelled waiter never takes one; a cancelled head hands the
-head position to the next waiter.
-
-Loops: nothing is created at construction. Futures are made in the running loop on demand, so one limiter
-serves sequential ``asyncio.run()`` calls; waiters left behind by a loop that died without cancelling its
-tasks are discarded. A limiter serves one running loop at a time and is not thread-safe: threads that each
-run a loop should pass their own ``limiter=``.
+Why a sliding log and not a token bucket (aiolimiter): ``docs/design/sliding-log.md``.
 """
 
 from __future__ import annotations

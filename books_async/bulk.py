@@ -4,38 +4,20 @@ Reach them as ``books.bulk`` (a :class:`Bulk` bound to the client)::
 
     async with BooksClient() as books:
         created = await books.bulk.create_invoices(drafts)          # as few requests as the limits allow
-        sent = await books.bulk.send_invoices([inv.id for inv in created.values])
         pdfs = await books.bulk.download_pdfs([inv.id for inv in created.values], "out/")
-        if not pdfs.ok:
-            for index, error in pdfs.errors.items():
-                print(index, error)
 
-Every helper returns a :class:`BulkResult`: one outcome per input item, in input order. Every
-:class:`~books_async.BooksError` an item meets is that item's outcome, never an exception that aborts the
-others; ``progress`` is handed each outcome as it settles (a :class:`Settled`). Work is done by a fixed pool
-of ``concurrency`` workers pulling from the input, so 10,000 items never mean 10,000 tasks, and every
-request still waits on the client's limiter.
+Invariants:
 
-Nothing is sent twice by accident. A write whose outcome is unknown (the connection dropped after it left,
-or a gateway answered 500/502/504 after its upstream may have done the work) is resolved by reading back
-only where the read proves it happened, and is otherwise reported as
-:class:`~books_async.OutcomeUnknownError` and never sent again by itself:
-
-- creates with a number: the number is looked up; found, it is the result; not found, it is sent again,
-  which is safe because numbers are unique per organisation (a resend of one that exists gets a 409);
-- payments: proven when the invoice has more payments like it than before the attempt;
-- sends: proven when a document that was a draft before the attempt no longer is;
-- quote conversion: the quote says which invoice it became (converting twice is a 409).
-
-Creates without a number, re-sends of documents already sent, and whatever a read cannot prove stay
-unknown: :attr:`BulkResult.unknown` lists them, to be looked at before anything is sent again.
-
-Stopping: pass ``stop=asyncio.Event()`` and set it (the CLI does on the first Ctrl-C). No new item starts;
-items in flight finish; the result counts the untouched items as ``cancelled``. Cancelling the task instead
-(a second Ctrl-C) stops at once: in-flight requests are cancelled, temp files removed, and
-``CancelledError`` propagates, since cancellation is never swallowed. A bug (any exception that is not a
-``BooksError``, the progress callback's own included) stops the job the same gentle way and then propagates
-as itself, with the partial result as its ``bulk_result`` attribute.
+- Every helper returns a :class:`BulkResult`, one outcome per input item in input order; every
+  :class:`~books_async.BooksError` an item meets is that item's outcome; ``progress`` gets each
+  :class:`Settled` as it settles. A fixed pool of ``concurrency`` workers does the work, on the limiter.
+- Nothing is sent twice by accident: a write whose outcome is unknown is resolved by a read-back only where
+  the read proves it happened (creates by number, payments against a snapshot, sends by leaving draft, quote
+  conversion), else reported as :class:`~books_async.OutcomeUnknownError` and listed in
+  :attr:`BulkResult.unknown`, never resent by itself (``docs/design/bulk-outcomes.md``).
+- ``stop=asyncio.Event()`` stops between items (untouched items are ``cancelled``); task cancellation stops at
+  once and propagates. A bug (not a ``BooksError``) stops the job the same gentle way and propagates with the
+  partial result as its ``bulk_result`` attribute.
 """
 
 from __future__ import annotations
@@ -225,16 +207,7 @@ class Bulk:
             draft=InvoiceStatus.draft,
             sent=INVOICE_SENT,
         )
-        return await fan_out_writes(
-            sends.ids,
-            sends.prepare,
-            sends.one,
-            sends.path,
-            base_url=client.base_url,
-            concurrency=concurrency,
-            progress=progress,
-            stop=stop,
-        )
+        return await self._send_each(sends, concurrency, progress, stop)
 
     async def send_quotes(
         self,
@@ -262,12 +235,21 @@ class Bulk:
             draft=QuoteStatus.draft,
             sent=QUOTE_SENT,
         )
+        return await self._send_each(sends, concurrency, progress, stop)
+
+    async def _send_each(
+        self,
+        sends: Sends[Invoice] | Sends[Quote],
+        concurrency: int,
+        progress: Progress[str, EmailReceipt] | None,
+        stop: asyncio.Event | None,
+    ) -> BulkResult[EmailReceipt]:
         return await fan_out_writes(
             sends.ids,
             sends.prepare,
             sends.one,
             sends.path,
-            base_url=client.base_url,
+            base_url=self._client.base_url,
             concurrency=concurrency,
             progress=progress,
             stop=stop,

@@ -9,8 +9,6 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "books_async"
 MAX_LINES = 30
-# Being trimmed on other branches (the limiter's and the bulk split); remove each once it is merged.
-PENDING = frozenset({"_limiter.py", "bulk.py", "limiters/_redis.py"})
 
 
 def _hand_written() -> list[Path]:
@@ -24,10 +22,7 @@ def _docstring_lines(path: Path) -> int:
 
 @pytest.mark.parametrize("path", _hand_written(), ids=lambda p: p.relative_to(PACKAGE).as_posix())
 def test_module_docstring_is_at_most_30_lines(path: Path) -> None:
-    """A hand-written module's docstring fits in 30 lines (the pending ones are over, and say so)."""
+    """A hand-written module's docstring fits in 30 lines; rationale and measurements live in docs/design/."""
     name = path.relative_to(PACKAGE).as_posix()
     lines = _docstring_lines(path)
-    if name in PENDING:
-        assert lines > MAX_LINES, f"{name} is short now: take it off PENDING"
-    else:
-        assert lines <= MAX_LINES, f"{name}: {lines} docstring lines; move the rationale to docs/design/"
+    assert lines <= MAX_LINES, f"{name}: {lines} docstring lines; move the rationale to docs/design/"

@@ -1,120 +1,27 @@
 """A rate limiter shared through Redis by every process and host that spends one organisation's quota.
 
-The API allows 100 requests a minute per *organisation*. Four gunicorn workers, or a job split over three
-machines, each with its own in-process limiter, would together send several times that. A
-:class:`RedisRateLimiter` keeps the slots of every process that points at the same Redis and ``key`` in one
-log, decided by one atomic Lua script.
+The API allows 100 requests a minute per *organisation*: several workers or hosts with their own in-process
+limiters would together send several times that. A :class:`RedisRateLimiter` keeps the slots of every process
+that points at the same Redis and ``key`` in one sliding log, decided by one atomic Lua script on the Redis
+server's clock.
 
-Why an exact sliding log, and not GCRA
---------------------------------------
-The script keeps a sorted set of *slots*, each scored with the Redis time until which it counts, and admits
-a request while fewer than ``max_requests`` slots still count; otherwise it answers how long until enough of
-them end. That is the rule of the in-process :class:`~books_async.SlidingWindowLimiter` and the one the API
-(and the sandbox) enforce, so a process moved from one to the other sees the same behaviour: ten calls on an
-idle organisation go out at once, and no window of ``period`` ever holds more than ``max_requests``.
+Invariants:
 
-GCRA with a burst of 1 spaces admissions evenly (``period / max_requests`` apart), which absorbs send jitter
-well, but paces even ten calls 0.6 s apart: the burst issue #5 asks for is lost. GCRA with a larger burst
-keeps bursts but no longer bounds *every* window (a full burst followed by the steady rate admits
-``max_requests + burst - 1`` in one window), so it would trip the API unless the rate were lowered. The
-sliding log pays O(log n) per admission and ``max_requests`` small members of memory per key (100 for the
-API's quota), which Redis does not notice.
+- No window of ``period`` holds more than ``max_requests`` admissions across all processes, and a burst on an
+  idle organisation goes out at once (the rule of the in-process :class:`~books_async.SlidingWindowLimiter`).
+- A slot is reserved at admission (``period + margin``) and re-stamped by :meth:`RedisRateLimiter.release`
+  to count ``period`` from the Redis time after its answer arrived: exact without a transit margin. A slot
+  whose answer never came ends ``period + margin`` after admission.
+- :meth:`~RedisRateLimiter.penalise` (a 429) pauses every process sharing the key.
+- Within a process, callers queue FIFO (``WaiterQueue``) and only the head talks to Redis; across processes,
+  no contender holds more than ``ceil(max_requests / contenders)`` slots while others wait.
+- Every Redis call is bounded by ``redis_timeout``; when the head's call fails, every caller queued behind it
+  gets the same failure at once. ``on_redis_error="fail"`` raises :class:`SharedLimiterError`;
+  ``"local"`` keeps this process alone within the quota from its own log (not the shared quota).
+- Keys are ``{namespace}:rl:{sha256(key)}:*`` with expiries; the key is never stored as given.
 
-Slots count from the answer
----------------------------
-As in the in-process limiter (its module docstring has the argument), a slot counts from the moment its
-answer arrived, which needs no margin for transit jitter: the API counted the request before its answer
-reached us, so a request admitted ``period`` after that reaches the API more than ``period`` after the one
-whose slot it takes. The script inserts a slot at admission, counting for ``period + margin``: that reserves
-it while the request is in flight. :meth:`~RedisRateLimiter.release`, which the transport calls when the
-answer arrives, has the slot *re-stamped* to count for ``period`` from the Redis server's time of the
-re-stamp. That moment is after the answer arrived, so the re-stamp only over-counts, by the delay until it
-reaches Redis (a round trip). Re-stamps go out from one background task, batched; :meth:`aclose` waits for
-them.
-
-A slot whose answer never came (a timeout, a reset, a cancelled call) keeps its admission stamp and stops
-counting ``period + margin`` after admission (the leak cap: exact when the request reached the API within
-``margin``, :func:`books_async._limiter.default_margin`); so does one whose re-stamp failed. A re-stamp that
-arrives after the leak cap adds the slot back, counted from then. Requests are not told apart: ``release()``
-re-stamps this process's earliest unreleased admission, which ends first, so the later ones only ever
-over-count.
-
-Counted from admission plus a margin instead, 8 processes at 20 per 2 s met 429s whenever the machine was
-busy enough to bunch requests up at the API by more than the margin (3 runs of 7 at the default 0.1 s; once
-at 0.15 s with the test suite running twice at once), and the margin cost 5 % of the quota at that period.
-Benchmark B9 measures the 429s, the busiest window at the server and the share of the quota used; the tests
-assert the window.
-
-Clock
------
-Every decision and every re-stamp uses the Redis server's clock (``redis.call('TIME')`` inside the scripts),
-never the callers': hosts' clocks differ, the server's is one clock for all. Waits come back as durations
-and are slept on the caller's monotonic clock, so client clock offsets do not matter. A step of the Redis
-host's clock can only delay admissions if backwards; run NTP in slewing mode (the default) so it never jumps
-forwards.
-
-A 429 pauses everyone
----------------------
-:meth:`RedisRateLimiter.penalise` is synchronous (it is part of the :class:`~books_async.Limiter` protocol).
-It pauses this process at once, and writes a shared "not before" key (Redis time plus ``retry_after``, with
-that expiry) from a task it keeps a reference to; the script only ever extends that key, never shortens it,
-and refuses every admission until it passes. :meth:`~RedisRateLimiter.aclose` awaits those writes.
-
-Fairness
---------
-Within a process, callers queue FIFO (the :class:`~books_async._limiter.WaiterQueue` the in-process limiter
-uses) and only the head talks to Redis; a cancelled waiter takes no slot (a slot the script granted to a
-caller cancelled meanwhile is given back). Across processes, the script keeps the set of *contenders*,
-processes that were refused or have more callers queued, each with a lease until it is due back (plus 1 s of
-grace, after which a crashed process stops counting). While others contend, no process may hold more than
-``ceil(max_requests / contenders)`` of the slots, so eight busy processes get about an eighth each and none
-starves; a process alone, or among idle ones, still gets the whole quota and its bursts. A refused process
-sleeps until the slot it was refused for ends (the earliest slot, or the pause end; when only its share
-stopped it, its own earliest slot or one average slot interval, whichever is sooner) plus a random jitter of
-at most 10 ms, or until one of its own re-stamps lands. While contended it also waits such a jitter before
-each request, so that processes woken together do not ask in lockstep and the first awake does not take
-every slot freed at once.
-
-When Redis fails
-----------------
-Every Redis call the limiter makes is bounded by ``redis_timeout`` (2 s by default), whatever the client's
-own timeouts and retries: a Redis that is down (connections refused) fails within the client's retries, one
-that is alive but does not answer (frozen, partitioned, swapping) within ``redis_timeout``. Only the head of
-the queue talks to Redis, so when its call fails, every caller queued behind it is given the same failure at
-once instead of each paying the timeout again. A caller that arrives later asks Redis afresh.
-
-``on_redis_error="fail"`` (the default) fails closed: :meth:`~RedisRateLimiter.acquire` raises
-:class:`SharedLimiterError`, for the head and for everyone queued behind it, about ``redis_timeout`` after
-the failed call began; no request is sent, because without the shared log nothing bounds what the other
-processes send together.
-
-``on_redis_error="local"`` keeps serving from this process's own log. It guarantees:
-
-- No caller waits on a failing Redis for much more than ``redis_timeout``: the failed call falls back, and
-  the callers behind it are admitted from the local log. Every 5 s the head asks Redis again (waiting at
-  most ``redis_timeout`` if it still fails); when it answers, the limit is shared again.
-- This process alone never sends more than ``max_requests`` in any ``period``, counting what it sent through
-  Redis before the failure, through the fallback during it, and through Redis after: the limiter keeps every
-  admission of its own in an in-process :class:`~books_async.SlidingWindowLimiter` at all times, and admits
-  only when that has room too.
-- One WARNING when it falls back, one when Redis answers again.
-
-It does not guarantee the shared quota: while Redis fails, N processes may together send up to N times it
-and meet 429s (which are retried; the pause a 429 causes stays in the process that got it), and for one
-window after Redis answers again the shared log lacks what was sent meanwhile. Choose it where availability
-matters more than a few 429s.
-
-Keys
-----
-``{namespace}:rl:{<hash>}:log`` (the slots), ``...:pause`` (the shared pause) and ``...:contenders``, where
-``<hash>`` is a SHA-256 of ``key``: an organisation id or any stable name, never stored as given. The braces
-are a Redis Cluster hash tag, so all three live in one slot. Every write sets an expiry (the window, the
-pause, or the longest lease), so an idle key disappears. Every process sharing a key must use the same
-``rate`` and ``margin``; give a different rate its own key. Redis must not evict these keys under memory
-pressure (an ``allkeys-*`` or ``volatile-*`` policy on a full instance could drop the log); ``noeviction`` is
-safe.
-
-Requires Redis 3.2 or later. A limiter serves one event loop, like the ``redis.asyncio`` client it uses.
+Why a sliding log and not GCRA, how re-stamps are batched, the clock, fairness, failure modes and the key
+layout in full: ``docs/design/redis-limiter.md``.
 """
 
 from __future__ import annotations
