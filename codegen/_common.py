@@ -60,3 +60,8 @@ def docstring(summary: str, description: str, indent: int) -> str:
     if len(lines) > 1:
         body += f"\n{pad}"
     return f'"""{body}"""'
+
+
+def param_name(schema_name: str) -> str:
+    """Return the name of the TypedDict standing for the model `schema_name` (`InvoiceCreateParam`)."""
+    return f"{schema_name}Param"

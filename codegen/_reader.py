@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import cast
 
-from codegen._common import CodegenError, docstring, pascal, snake
+from codegen._common import CodegenError, docstring, param_name, pascal, snake
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 # Scalar parameter types in stub signatures (path parameters must come out as `str`). `format: decimal`
@@ -80,6 +80,8 @@ class Resource:
     description: str
     operations: list[Operation] = field(default_factory=list)
     model_names: set[str] = field(default_factory=set)
+    param_names: set[str] = field(default_factory=set)
+    """Models a body of this tag's operations may also be given as: their TypedDicts are imported."""
     needs: set[str] = field(default_factory=set)
 
 
@@ -90,6 +92,8 @@ class SpecReader:
         self.spec = spec
         components = cast("Mapping[str, object]", spec.get("components") or {})
         self.schemas = cast("Mapping[str, Mapping[str, object]]", components.get("schemas") or {})
+        self.body_models: list[str] = []
+        """Every model a request body names, in spec order: each gets a TypedDict in `params.py`."""
 
     def resolve(self, node: Mapping[str, object]) -> Mapping[str, object]:
         """Follow local `$ref`s (to responses, parameters, request bodies, ...) to the object itself."""
@@ -105,8 +109,13 @@ class SpecReader:
             node = cast("Mapping[str, object]", target)
         return node
 
-    def py_type(self, schema: Mapping[str, object], where: str, res: Resource, *, list_name: str) -> str:
-        """Return the Python annotation for a schema, naming generated models for `$ref`s to components."""
+    def py_type(
+        self, schema: Mapping[str, object], where: str, res: Resource, *, list_name: str, dicts: bool = False
+    ) -> str:
+        """Return the Python annotation for a schema, naming generated models for `$ref`s to components.
+
+        With ``dicts`` (a request body), a model may also be given as its TypedDict from `params.py`.
+        """
         ref = schema.get("$ref")
         if isinstance(ref, str):
             prefix = "#/components/schemas/"
@@ -128,31 +137,39 @@ class SpecReader:
             ):
                 return self.py_type(target, where, res, list_name=list_name)
             res.model_names.add(name)
+            if dicts and "enum" not in target:
+                res.param_names.add(name)
+                if name not in self.body_models:
+                    self.body_models.append(name)
+                return f"{name} | {param_name(name)}"
             return name
         for key in ("oneOf", "anyOf"):
             variants = schema.get(key)
             if isinstance(variants, list):
                 parts: list[str] = []
                 for i, variant in enumerate(variants):
-                    text = self.py_type(variant, f"{where}.{key}[{i}]", res, list_name=list_name)
+                    text = self.py_type(variant, f"{where}.{key}[{i}]", res, list_name=list_name, dicts=dicts)
                     if text not in parts:
                         parts.append(text)
                 return " | ".join(parts)
         all_of = schema.get("allOf")
         if isinstance(all_of, list) and len(all_of) == 1:
-            return self.py_type(all_of[0], f"{where}.allOf[0]", res, list_name=list_name)
+            return self.py_type(all_of[0], f"{where}.allOf[0]", res, list_name=list_name, dicts=dicts)
         kind = schema.get("type")
         if isinstance(kind, list):
             non_null = [k for k in kind if k != "null"]
             if len(non_null) != 1:
                 raise CodegenError(f"{where}: type {kind!r} has more than one non-null type")
-            inner = self.py_type({**schema, "type": non_null[0]}, where, res, list_name=list_name)
+            inner = self.py_type(
+                {**schema, "type": non_null[0]}, where, res, list_name=list_name, dicts=dicts
+            )
             return f"{inner} | None" if "null" in kind else inner
         if kind == "array":
             items = schema.get("items")
             if not isinstance(items, Mapping):
                 raise CodegenError(f"{where}: array without items")
-            return f"{list_name}[{self.py_type(items, f'{where}.items', res, list_name=list_name)}]"
+            item = self.py_type(items, f"{where}.items", res, list_name=list_name, dicts=dicts)
+            return f"{list_name}[{item}]"
         if kind == "object" or "properties" in schema:
             raise CodegenError(f"{where}: inline object schema; move it to components/schemas and $ref it")
         if "enum" in schema:
@@ -312,7 +329,7 @@ class SpecReader:
             body_schema = schema = cast(
                 "Mapping[str, object]", content["application/json"].get("schema") or {}
             )
-            body_type = self.py_type(schema, f"{where} body", res, list_name="Sequence")
+            body_type = self.py_type(schema, f"{where} body", res, list_name="Sequence", dicts=True)
             if "Sequence[" in body_type:
                 res.needs.add("Sequence")
             body_required = bool(body.get("required"))
@@ -335,7 +352,7 @@ class SpecReader:
             one_in, one_out = self.one_or_many(body_schema), self.one_or_many(schema)
             if one_in is not None and one_out is not None:
                 # One in gives one out, a list in a list out: worth an overload, so callers need no cast.
-                body_one = self.py_type(one_in, f"{where} body", res, list_name="Sequence")
+                body_one = self.py_type(one_in, f"{where} body", res, list_name="Sequence", dicts=True)
                 answer_one = self.py_type(one_out, f"{where} {ok[0]} response", res, list_name=list_name)
                 overloads = [(body_one, answer_one), (f"Sequence[{body_one}]", f"{list_name}[{answer_one}]")]
                 res.needs.add("overload")
