@@ -2,8 +2,13 @@
 
 Models come from datamodel-code-generator's dataclass output rendered through our attrs template
 (`templates/models/dataclass.jinja2`); endpoint stubs come from our own Jinja2 templates
-(`templates/resources/`), rendered straight from the spec. Ruff then removes unused imports, sorts
-imports and formats everything, so the output is byte-identical for the same spec and tool versions.
+(`templates/resources/`), rendered straight from the spec, and so does `params.py`, a TypedDict per
+request body (`templates/params/`). Ruff then removes unused imports, sorts imports and formats
+everything, so the output is byte-identical for the same spec and tool versions.
+
+The parts: `_common` (paths, header, names), `_reader` (spec → resources and operations), `_models`
+(the datamodel-code-generator run), `_stubs` and `_params` (Jinja2 rendering), `_files` (ruff, write,
+drift), `__main__` (the CLI).
 
 `python -m codegen` writes the files; `python -m codegen --check` regenerates into a temporary
 directory and names every file that drifted, is missing or is extra.

@@ -39,6 +39,7 @@ def test_params_exports_one_typed_dict_per_request_model() -> None:
     for name in names:
         cls = getattr(books_async.params, name)
         assert typing.is_typeddict(cls), name
-        assert name.endswith("Param") and hasattr(books_async.models, name.removesuffix("Param")), name
+        assert name.endswith("Param"), name
+        assert hasattr(books_async.models, name.removesuffix("Param")), name
     public = {n for n in vars(books_async.params) if not n.startswith("_")}
     assert public == set(names)
