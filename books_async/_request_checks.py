@@ -6,8 +6,9 @@ places, bounds) is our inference, so it is the server's to judge: refusing it he
 live API accepts it, with no way around. What is checked:
 
 * Python types, which are ours: a ``float`` where money is ``Decimal``, a ``str`` where a ``date`` is, a NaN.
-  A request model or a plain ``dict`` body is checked the same way, key by key; a dict's keys the model does
-  not know, and keys it leaves out, are the server's to judge.
+  A request model or a plain ``dict`` body is checked the same way, key by key (the types
+  ``books_async.params`` declares); a dict key the model does not have is refused, a key left out is the
+  server's to judge.
 * "B2B requires gstin" (the reference), and a GSTIN that is not 15 characters of ``0-9A-Z`` with the right
   check character (true of every registration type; see :mod:`books_async._gstin`).
 
@@ -80,6 +81,12 @@ def _check_model(obj: object, cls: type, path: _Path, out: list[ErrorDetail]) ->
         wire = {k: v for k, name in plan.attribute_of.items() if (v := getattr(obj, name)) is not None}
     elif isinstance(obj, Mapping):
         wire = obj
+        for key in wire:
+            if key not in plan.fields:
+                # The spec closes every request schema (additionalProperties: false) and the API's schemas
+                # are strict, so an unknown key is a typo here; `extra_body` sends keys the spec lacks.
+                message = f"Unrecognized key {key!r}: {cls.__name__} has no such field (see extra_body)"
+                out.append(ErrorDetail((*path, str(key)), message, "unrecognized_keys"))
     else:
         _invalid_type(f"{cls.__name__} or a dict", obj, path, out)
         return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import typing
 from types import ModuleType
 
 import books_async
@@ -25,3 +26,20 @@ def test_every_exported_name_resolves() -> None:
     """Each name in __all__, the lazy ones included, can be imported from the package."""
     for name in books_async.__all__:
         assert getattr(books_async, name) is not None
+
+
+def test_params_exports_one_typed_dict_per_request_model() -> None:
+    """books_async.params's __all__ is exactly its `<Model>Param` TypedDicts, each named after a model."""
+    import books_async.models
+    import books_async.params
+
+    names = books_async.params.__all__
+    assert names == sorted(names)
+    assert len(names) >= 10
+    for name in names:
+        cls = getattr(books_async.params, name)
+        assert typing.is_typeddict(cls), name
+        assert name.endswith("Param"), name
+        assert hasattr(books_async.models, name.removesuffix("Param")), name
+    public = {n for n in vars(books_async.params) if not n.startswith("_")}
+    assert public == set(names)

@@ -72,6 +72,7 @@ class Creator(Generic[I, T]):
         client: BooksClient,
         resource: Resource,
         kind: Literal["invoice", "quote"],
+        model: type,
         response_type: type[list[T]],
         number: Callable[[I], str | None],
         find: Callable[[BooksClient, list[I]], Awaitable[dict[str, T]]],
@@ -101,6 +102,8 @@ class Creator(Generic[I, T]):
         self.limits = limits
         self.items = items
         self.kind = kind
+        self.model = model
+        """The request model each item is checked against (what lets a dict item be checked like one)."""
         self.path = resource._paths["create"]
         self.url = client.base_url + self.path
         self._client = client
@@ -126,7 +129,10 @@ class Creator(Generic[I, T]):
         self.bugs: list[Exception] = []
 
     def number(self, index: int) -> str | None:
-        return self._number(self.items[index])
+        item = self.items[index]
+        if isinstance(item, Mapping):
+            return _wire_str(item, f"{self.kind}_number")
+        return self._number(item)
 
     async def _create(self, indices: list[int]) -> list[T]:
         # Not books.invoices.create: the items were checked and encoded when measured; their bytes are sent.
@@ -153,7 +159,7 @@ class Creator(Generic[I, T]):
                 await asyncio.sleep(0)  # ~30 ms of CPU per 1,000 items: let the rest of the loop run
             try:
                 # Checked one by one, so a bad item is reported as itself, not as a chunk's failure.
-                validate_request(item)
+                validate_request(item, self.model)
                 encoded = _serde.dumps(_serde.unstructure_request(item))
             except InvalidRequestError as exc:
                 self.outcomes.settle(index, exc)
@@ -529,8 +535,21 @@ def _by_item(exc: ValidationError | ConflictError, size: int) -> dict[int, list[
     return named
 
 
+def _wire_str(item: Mapping[object, object], key: str) -> str | None:
+    value = item.get(key)
+    return value if isinstance(value, str) else None
+
+
+def _field(item: object, key: str) -> str | None:
+    """A model's field or a dict item's key (dicts pass the same checks, so they are bulk items too)."""
+    if isinstance(item, Mapping):
+        return _wire_str(item, key)
+    value = getattr(item, key)
+    return value if isinstance(value, str) else None
+
+
 async def find_invoices(client: BooksClient, items: list[InvoiceCreate]) -> dict[str, Invoice]:
-    wanted = {item.invoice_number for item in items if item.invoice_number is not None}
+    wanted = {number for item in items if (number := _field(item, "invoice_number")) is not None}
     found: dict[str, Invoice] = {}
     if len(wanted) >= _SCAN_MIN:
         # Newest first: a just-created chunk sits on the first pages, 100 invoices a request.
@@ -555,8 +574,9 @@ async def find_quotes(client: BooksClient, items: list[QuoteCreate]) -> dict[str
     # The API cannot search quotes by number: list each customer's quotes instead.
     by_customer: dict[str, set[str]] = {}
     for item in items:
-        if item.quote_number is not None:
-            by_customer.setdefault(item.customer_id, set()).add(item.quote_number)
+        number, customer_id = _field(item, "quote_number"), _field(item, "customer_id")
+        if number is not None and customer_id is not None:
+            by_customer.setdefault(customer_id, set()).add(number)
     found: dict[str, Quote] = {}
     for customer_id, wanted in by_customer.items():
         seen = 0

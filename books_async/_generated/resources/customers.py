@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Mapping
 from functools import cached_property
 
 from books_async._generated.models import Customer, CustomerCreate, CustomerList, CustomerType
+from books_async._generated.params import CustomerCreateParam
 from books_async._pagination import MAX_PAGE_SIZE, iterate_pages
 from books_async._resource import Resource
 from books_async._response import raw_response
@@ -80,7 +81,7 @@ class CustomersResource(Resource):
 
     async def create(
         self,
-        body: CustomerCreate,
+        body: CustomerCreate | CustomerCreateParam,
         /,
         *,
         extra_headers: Mapping[str, str] | None = None,

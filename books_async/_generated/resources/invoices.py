@@ -23,6 +23,13 @@ from books_async._generated.models import (
     PaymentRecorded,
     SendRequest,
 )
+from books_async._generated.params import (
+    InvoiceBulkActionParam,
+    InvoiceCreateParam,
+    InvoiceUpdateParam,
+    PaymentCreateParam,
+    SendRequestParam,
+)
 from books_async._pagination import MAX_PAGE_SIZE, iterate_pages
 from books_async._resource import ByteStream, Resource
 from books_async._response import raw_response
@@ -107,7 +114,7 @@ class InvoicesResource(Resource):
     @overload
     async def create(
         self,
-        body: InvoiceCreate,
+        body: InvoiceCreate | InvoiceCreateParam,
         /,
         *,
         extra_headers: Mapping[str, str] | None = None,
@@ -118,7 +125,7 @@ class InvoicesResource(Resource):
     @overload
     async def create(
         self,
-        body: Sequence[InvoiceCreate],
+        body: Sequence[InvoiceCreate | InvoiceCreateParam],
         /,
         *,
         extra_headers: Mapping[str, str] | None = None,
@@ -128,7 +135,7 @@ class InvoicesResource(Resource):
     ) -> builtins.list[Invoice]: ...
     async def create(
         self,
-        body: InvoiceCreate | Sequence[InvoiceCreate],
+        body: InvoiceCreate | InvoiceCreateParam | Sequence[InvoiceCreate | InvoiceCreateParam],
         /,
         *,
         extra_headers: Mapping[str, str] | None = None,
@@ -160,7 +167,7 @@ class InvoicesResource(Resource):
 
     async def bulk_action(
         self,
-        body: InvoiceBulkAction,
+        body: InvoiceBulkAction | InvoiceBulkActionParam,
         /,
         *,
         extra_headers: Mapping[str, str] | None = None,
@@ -229,7 +236,7 @@ class InvoicesResource(Resource):
     async def update(
         self,
         id: str,
-        body: InvoiceUpdate,
+        body: InvoiceUpdate | InvoiceUpdateParam,
         /,
         *,
         extra_headers: Mapping[str, str] | None = None,
@@ -284,7 +291,7 @@ class InvoicesResource(Resource):
     async def send(
         self,
         id: str,
-        body: SendRequest | NotGiven = NOT_GIVEN,
+        body: SendRequest | SendRequestParam | NotGiven = NOT_GIVEN,
         /,
         *,
         extra_headers: Mapping[str, str] | None = None,
@@ -312,7 +319,7 @@ class InvoicesResource(Resource):
     async def record_payment(
         self,
         id: str,
-        body: PaymentCreate,
+        body: PaymentCreate | PaymentCreateParam,
         /,
         *,
         extra_headers: Mapping[str, str] | None = None,

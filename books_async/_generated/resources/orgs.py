@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Mapping
 from functools import cached_property
 
 from books_async._generated.models import Organization, OrganizationList, OrganizationUpdate
+from books_async._generated.params import OrganizationUpdateParam
 from books_async._pagination import MAX_PAGE_SIZE, iterate_pages
 from books_async._resource import Resource
 from books_async._response import raw_response
@@ -94,7 +95,7 @@ class OrgsResource(Resource):
     async def update(
         self,
         id: str,
-        body: OrganizationUpdate,
+        body: OrganizationUpdate | OrganizationUpdateParam,
         /,
         *,
         extra_headers: Mapping[str, str] | None = None,

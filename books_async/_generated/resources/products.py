@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Mapping
 from functools import cached_property
 
 from books_async._generated.models import Product, ProductCreate, ProductList, ProductUpdate
+from books_async._generated.params import ProductCreateParam, ProductUpdateParam
 from books_async._pagination import MAX_PAGE_SIZE, iterate_pages
 from books_async._resource import Resource
 from books_async._response import raw_response
@@ -79,7 +80,7 @@ class ProductsResource(Resource):
 
     async def create(
         self,
-        body: ProductCreate,
+        body: ProductCreate | ProductCreateParam,
         /,
         *,
         extra_headers: Mapping[str, str] | None = None,
@@ -144,7 +145,7 @@ class ProductsResource(Resource):
     async def update(
         self,
         id: str,
-        body: ProductUpdate,
+        body: ProductUpdate | ProductUpdateParam,
         /,
         *,
         extra_headers: Mapping[str, str] | None = None,

@@ -19,6 +19,7 @@ from books_async._generated.models import (
     QuoteStatus,
     SendRequest,
 )
+from books_async._generated.params import QuoteCreateParam, SendRequestParam
 from books_async._pagination import MAX_PAGE_SIZE, iterate_pages
 from books_async._resource import ByteStream, Resource
 from books_async._response import raw_response
@@ -95,7 +96,7 @@ class QuotesResource(Resource):
     @overload
     async def create(
         self,
-        body: QuoteCreate,
+        body: QuoteCreate | QuoteCreateParam,
         /,
         *,
         extra_headers: Mapping[str, str] | None = None,
@@ -106,7 +107,7 @@ class QuotesResource(Resource):
     @overload
     async def create(
         self,
-        body: Sequence[QuoteCreate],
+        body: Sequence[QuoteCreate | QuoteCreateParam],
         /,
         *,
         extra_headers: Mapping[str, str] | None = None,
@@ -116,7 +117,7 @@ class QuotesResource(Resource):
     ) -> builtins.list[Quote]: ...
     async def create(
         self,
-        body: QuoteCreate | Sequence[QuoteCreate],
+        body: QuoteCreate | QuoteCreateParam | Sequence[QuoteCreate | QuoteCreateParam],
         /,
         *,
         extra_headers: Mapping[str, str] | None = None,
@@ -191,7 +192,7 @@ class QuotesResource(Resource):
     async def send(
         self,
         id: str,
-        body: SendRequest | NotGiven = NOT_GIVEN,
+        body: SendRequest | SendRequestParam | NotGiven = NOT_GIVEN,
         /,
         *,
         extra_headers: Mapping[str, str] | None = None,

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Mapping
 from functools import cached_property
 
 from books_async._generated.models import Service, ServiceCreate, ServiceList, ServiceUpdate
+from books_async._generated.params import ServiceCreateParam, ServiceUpdateParam
 from books_async._pagination import MAX_PAGE_SIZE, iterate_pages
 from books_async._resource import Resource
 from books_async._response import raw_response
@@ -79,7 +80,7 @@ class ServicesResource(Resource):
 
     async def create(
         self,
-        body: ServiceCreate,
+        body: ServiceCreate | ServiceCreateParam,
         /,
         *,
         extra_headers: Mapping[str, str] | None = None,
@@ -141,7 +142,7 @@ class ServicesResource(Resource):
     async def update(
         self,
         id: str,
-        body: ServiceUpdate,
+        body: ServiceUpdate | ServiceUpdateParam,
         /,
         *,
         extra_headers: Mapping[str, str] | None = None,

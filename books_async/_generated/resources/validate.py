@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from functools import cached_property
 
 from books_async._generated.models import SessionContext, ValidateRequest, ValidateResult
+from books_async._generated.params import ValidateRequestParam
 from books_async._resource import Resource
 from books_async._response import raw_response
 from books_async._types import NOT_GIVEN, TimeoutArg
@@ -47,7 +48,7 @@ class ValidateResource(Resource):
 
     async def check(
         self,
-        body: ValidateRequest,
+        body: ValidateRequest | ValidateRequestParam,
         /,
         *,
         extra_headers: Mapping[str, str] | None = None,
