@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, MutableSequence, Sequence
+from decimal import Decimal
 from types import NoneType, UnionType
 from typing import Any, Final, Union, get_args, get_origin
 
@@ -17,6 +18,7 @@ __all__ = [
     "is_list_type",
     "is_optional",
     "is_union",
+    "json_type",
     "received",
     "type_name",
     "wire_key",
@@ -27,12 +29,19 @@ _LIST_ORIGINS: Final = (list, Sequence, MutableSequence)
 _QUALIFIER: Final = re.compile(r"\b(?:\w+\.)+(?=\w)")
 
 
-def received(value: object) -> str:
-    """Name a value's JSON-ish type for messages, never the value itself (it may be a GSTIN)."""
+def json_type(value: object) -> str:
+    """Name ``value``'s JSON type as a schema would (``integer`` for whole numbers), never the value itself.
+
+    Anything JSON has no type for is named by its class.
+    """
     if value is None:
         return "null"
     if isinstance(value, bool):
         return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float | Decimal):
+        return "number"
     if isinstance(value, str):
         return "string"
     if isinstance(value, Mapping):
@@ -40,6 +49,16 @@ def received(value: object) -> str:
     if isinstance(value, list | tuple):
         return "array"
     return type(value).__name__
+
+
+def received(value: object) -> str:
+    """Name a value's JSON-ish type for messages, never the value itself (it may be a GSTIN).
+
+    Numbers are named by their Python type (``int``, ``float``): a decode error is about which one arrived.
+    """
+    if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+        return type(value).__name__
+    return json_type(value)
 
 
 def wire_key(field: attrs.Attribute[Any]) -> str:

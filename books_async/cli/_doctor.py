@@ -37,12 +37,12 @@ from books_async._exceptions import (
     ResponseDecodeError,
 )
 from books_async._pagination import MAX_PAGE_SIZE
+from books_async._typeinfo import json_type
 from books_async.cli._doctor_report import Check, Report
 from books_async.cli._doctor_spec import (
     Difference,
     SpecDocument,
     enum_value,
-    json_type,
     load_spec_document,
     safe_token,
 )

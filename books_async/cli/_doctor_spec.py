@@ -19,12 +19,13 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Final, Literal, TypeAlias, cast
 
 import yaml
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError as SchemaError
+
+from books_async._typeinfo import json_type
 
 __all__ = [
     "MAY_BE_ABSENT",
@@ -81,25 +82,6 @@ def enum_value(value: object) -> str:
         return f"<{json_type(value)}>"
     shown = "".join(c if c.isprintable() else "?" for c in value)
     return shown if len(shown) <= _MAX_TOKEN else shown[: _MAX_TOKEN - 1] + "…"
-
-
-def json_type(value: object) -> str:
-    """Name ``value``'s JSON type as a schema would (``integer`` for whole numbers)."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float | Decimal):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, dict):
-        return "object"
-    return type(value).__name__
 
 
 def _is_date(value: object) -> bool:

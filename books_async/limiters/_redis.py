@@ -38,22 +38,19 @@ import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable
 from types import TracebackType
-from typing import Literal, TypeVar
+from typing import Literal, TypedDict, TypeVar, Unpack
 
 from books_async._config import RateLimit
-from books_async._exceptions import BooksError, ConfigurationError
+from books_async._exceptions import ConfigurationError
 from books_async._limiter import _EARLY_OK, SlidingWindowLimiter, WaiterQueue, default_margin
-
-try:
-    import redis.asyncio as aioredis
-    from redis.asyncio.retry import Retry
-    from redis.backoff import ExponentialWithJitterBackoff
-    from redis.exceptions import RedisError
-    from redis.exceptions import TimeoutError as RedisTimeoutError
-except ImportError as exc:  # pragma: no cover - depends on the environment
-    raise ImportError(
-        "books_async.limiters.RedisRateLimiter needs the redis package: pip install 'books-async[redis]'."
-    ) from exc
+from books_async.limiters._shared_log import (
+    Redis,
+    RedisError,
+    SharedLimiterError,
+    SharedLog,
+    key_digest,
+    unreachable,
+)
 
 __all__ = ["RedisRateLimiter", "SharedLimiterError"]
 
@@ -62,130 +59,23 @@ log = logging.getLogger("books_async.limiter")
 Sleep = Callable[[float], Awaitable[object]]
 T = TypeVar("T")
 
-_ACQUIRE = """
--- KEYS[1]: slots (sorted set: member "<process>:<seq>", score = Redis time in us until which it counts).
--- KEYS[2]: pause deadline (Redis time in us). KEYS[3]: contenders (sorted set: process -> lease end).
--- ARGV[1]: max_requests; ARGV[2]: window = period + margin (us), how long an admission counts unless its
--- answer re-stamps it; ARGV[3]: process id; ARGV[4]: admission seq; ARGV[5]: "1" if the process has more
--- callers waiting after this one; ARGV[6]: lease grace (us).
--- Returns {1, now} when admitted, else {0, microseconds to wait}.
-if redis.replicate_commands then redis.replicate_commands() end  -- Redis < 5: allow writes after TIME
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local maxn, window, me, grace = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[6])
-
--- A process that must come back (refused, or more callers queued) holds a lease until then plus grace.
-local function contend(wait)
-  local ttl = math.ceil((wait + grace) / 1000)
-  redis.call('ZADD', KEYS[3], now + wait + grace, me)
-  if redis.call('PTTL', KEYS[3]) < ttl then redis.call('PEXPIRE', KEYS[3], ttl) end
-  return wait
-end
-
-redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)  -- contenders that never came back (crashed, cancelled)
-local pause = tonumber(redis.call('GET', KEYS[2]))
-if pause and pause > now then
-  return {0, contend(pause - now)}
-end
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-local slots = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
-local held = #slots / 2
-if held >= maxn then
-  -- A slot re-stamped after the leak cap had ended it counts again, so more than maxn may be held: wait
-  -- until enough of them end, not just the first.
-  return {0, contend(tonumber(slots[2 * (held - maxn) + 2]) - now)}
-end
--- Fair share: while other processes contend, none holds more than ceil(max / contenders) of the slots.
-local others = redis.call('ZCARD', KEYS[3])
-if redis.call('ZSCORE', KEYS[3], me) then others = others - 1 end
-if others > 0 then
-  local prefix = me .. ':'
-  local mine, my_first_end = 0, nil
-  for i = 1, #slots, 2 do
-    if string.sub(slots[i], 1, #prefix) == prefix then
-      mine = mine + 1
-      my_first_end = my_first_end or tonumber(slots[i + 1])
-    end
-  end
-  if mine >= math.ceil(maxn / (others + 1)) then
-    -- Ask again when its own first slot ends, or after one average slot interval if sooner: the others may
-    -- finish (and leave the contenders) long before that at the API's 60 s window.
-    return {0, contend(math.min(my_first_end - now, math.ceil(window / maxn)))}
-  end
-end
-redis.call('ZADD', KEYS[1], now + window, me .. ':' .. ARGV[4])
-redis.call('PEXPIRE', KEYS[1], math.ceil(window / 1000))  -- every slot ends by now + window
-if ARGV[5] == '1' then
-  contend(0)
-else
-  redis.call('ZREM', KEYS[3], me)
-end
-return {1, now}
-"""
-
-_RELEASE = """
--- KEYS[1]: slots (as in the admission script). ARGV[1]: period (us); ARGV[2..]: members whose answers have
--- arrived. Each counts for one period from now, which is after its answer arrived, so after the API counted
--- it. A member the leak cap already removed is added back: its request is counted from its answer.
-if redis.replicate_commands then redis.replicate_commands() end
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local period = tonumber(ARGV[1])
-for i = 2, #ARGV do
-  redis.call('ZADD', KEYS[1], now + period, ARGV[i])
-end
-local ttl = math.ceil(period / 1000)
-if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end  -- only ever extended
-return #ARGV - 1
-"""
-
-_PAUSE = """
--- KEYS[1]: pause deadline (Redis time in microseconds). ARGV[1]: pause length in microseconds.
--- Only ever extends the pause: a short retryAfter must not cut a longer one short. Returns 1 if extended.
-if redis.replicate_commands then redis.replicate_commands() end
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local length = tonumber(ARGV[1])
-local current = tonumber(redis.call('GET', KEYS[1]))
-if current and current >= now + length then
-  return 0
-end
-redis.call('SET', KEYS[1], string.format('%.0f', now + length), 'PX', math.ceil(length / 1000))
-return 1
-"""
-
 # How long a fallen-back limiter serves from its in-process log before asking Redis again.
 _FALLBACK_RECHECK = 5.0
 # A refused head sleeps the wait it was told plus up to this much, so that processes refused together do not
 # ask again in lockstep and the same one does not always win. Small against any window worth limiting.
 _MAX_JITTER = 0.010
-_US = 1_000_000
-# A process that has to come back for a slot counts as a contender until its wait ends plus this much.
-# Longer only makes a crashed process count for longer (shrinking the others' fair share, never blocking).
-_GRACE_US = 1_000_000
 # A healthy Redis runs the script in well under a millisecond; 2 s is a failure, not a slow answer.
 _REDIS_TIMEOUT = 2.0
 
 
-class SharedLimiterError(BooksError):
-    """The shared rate limit could not be consulted (Redis failed or the limiter was closed).
+class _Options(TypedDict, total=False):
+    """The constructor's keyword arguments after ``key``, for :meth:`RedisRateLimiter.for_api_key`."""
 
-    No request was sent. Check Redis, or build the limiter with ``on_redis_error="local"`` to fall back to
-    a per-process limit instead.
-    """
-
-
-def _digest(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
-
-
-def _unreachable(exc: RedisError) -> SharedLimiterError:
-    error = SharedLimiterError(
-        f"Could not reach Redis for the shared rate limit ({exc.__class__.__name__}: {exc}); no request was "
-        "sent. Check Redis, or pass on_redis_error='local' to fall back to a per-process limit."
-    )
-    error.__cause__ = exc
-    return error
+    namespace: str
+    margin: float | None
+    on_redis_error: Literal["fail", "local"]
+    redis_timeout: float
+    sleep: Sleep
 
 
 class RedisRateLimiter:
@@ -219,7 +109,7 @@ class RedisRateLimiter:
 
     def __init__(
         self,
-        redis: aioredis.Redis | str,
+        redis: Redis | str,
         *,
         rate: RateLimit,
         key: str,
@@ -245,46 +135,29 @@ class RedisRateLimiter:
             raise ConfigurationError(
                 f"redis_timeout must be a positive number of seconds; got {redis_timeout!r}."
             )
-        if isinstance(redis, str):
-            try:
-                # Our own client fails fast: a dead Redis is reported within about a second, not after the
-                # library's default ten retries. The retries are for a dropped connection (Redis restarted).
-                client = aioredis.Redis.from_url(
-                    redis,
-                    socket_timeout=redis_timeout,
-                    socket_connect_timeout=redis_timeout,
-                    retry=Retry(ExponentialWithJitterBackoff(cap=0.25, base=0.02), 3),
-                )
-            except ValueError as exc:
-                # The URL may hold a password: name the problem, not the URL.
-                raise ConfigurationError(
-                    f"Not a Redis URL ({exc.__class__.__name__}); use redis://host:port/db."
-                ) from None
-            self._owns_redis = True
-        else:
-            client = redis
-            self._owns_redis = False
-        self._redis = client
         self.rate = rate
         self.margin = margin
         self.on_redis_error = on_redis_error
         self.redis_timeout = redis_timeout
         self._window = rate.period + margin
-        self._window_us = math.ceil(self._window * _US)
-        self._period_us = math.ceil(rate.period * _US)
         self._sleep = sleep
-        self.key_hash = _digest(key)
+        self.key_hash = key_digest(key)
         """The SHA-256 prefix of ``key`` that names the Redis keys."""
-        base = f"{namespace}:rl:{{{self.key_hash}}}"
-        self.log_key = f"{base}:log"
+        self._log = SharedLog(
+            redis,
+            namespace=namespace,
+            key_hash=self.key_hash,
+            max_requests=rate.max_requests,
+            window=self._window,
+            period=rate.period,
+            timeout=redis_timeout,
+        )
+        self.log_key = self._log.log_key
         """The Redis sorted set of slots, each scored with the Redis time (µs) until which it counts."""
-        self.pause_key = f"{base}:pause"
+        self.pause_key = self._log.pause_key
         """The Redis key holding the shared "not before" time set by a 429."""
-        self.contenders_key = f"{base}:contenders"
+        self.contenders_key = self._log.contenders_key
         """The Redis sorted set of processes waiting for a slot, for the fair share."""
-        self._acquire_script = client.register_script(_ACQUIRE)
-        self._release_script = client.register_script(_RELEASE)
-        self._pause_script = client.register_script(_PAUSE)
         self._pid = -1  # the process the id below belongs to; see _process_id
         self._member_prefix = ""
         self._seq = 0
@@ -300,7 +173,7 @@ class RedisRateLimiter:
         self._paused_until = -math.inf  # monotonic; this process's copy of the pause
         self._shared_until = -math.inf  # monotonic; the longest pause already sent (or being sent) to Redis
         self._unsent_pause = False  # penalise() ran outside a loop; send the pause on the next acquire
-        self._tasks: set[asyncio.Future[object]] = set()
+        self._tasks: set[Awaitable[object]] = set()
         self._refused_at = -math.inf  # monotonic; when the shared window last turned this process away
         self._fallback_until = -math.inf  # monotonic; until then, admit from the local log
         self._closed = False
@@ -316,15 +189,10 @@ class RedisRateLimiter:
     @classmethod
     def for_api_key(
         cls,
-        redis: aioredis.Redis | str,
+        redis: Redis | str,
         api_key: str,
         rate: RateLimit,
-        *,
-        namespace: str = "books_async",
-        margin: float | None = None,
-        on_redis_error: Literal["fail", "local"] = "fail",
-        redis_timeout: float = _REDIS_TIMEOUT,
-        sleep: Sleep = asyncio.sleep,
+        **options: Unpack[_Options],
     ) -> RedisRateLimiter:
         """Return a limiter whose shared quota is named by ``api_key``, which never reaches Redis.
 
@@ -335,16 +203,7 @@ class RedisRateLimiter:
         if not api_key or not api_key.strip():
             raise ConfigurationError("api_key must be a non-empty string.")
         hashed = "api-key-sha256:" + hashlib.sha256(b"books_async.api_key\0" + api_key.encode()).hexdigest()
-        return cls(
-            redis,
-            rate=rate,
-            key=hashed,
-            namespace=namespace,
-            margin=margin,
-            on_redis_error=on_redis_error,
-            redis_timeout=redis_timeout,
-            sleep=sleep,
-        )
+        return cls(redis, rate=rate, key=hashed, **options)
 
     @property
     def window(self) -> float:
@@ -414,8 +273,8 @@ class RedisRateLimiter:
             except RedisError as exc:
                 if self.on_redis_error == "fail":
                     # The callers behind us would each meet the same Redis, one timeout after another.
-                    self._queue.fail_waiting(functools.partial(_unreachable, exc))
-                    raise _unreachable(exc) from exc
+                    self._queue.fail_waiting(functools.partial(unreachable, exc))
+                    raise unreachable(exc) from exc
                 self._fall_back(exc)
                 continue
             if wait is None:
@@ -439,40 +298,26 @@ class RedisRateLimiter:
         self._seq += 1
         return f"{self._process_id()}:{self._seq}"
 
-    async def _bounded(self, call: Awaitable[T]) -> T:
-        """Await one Redis call; a RedisError after ``redis_timeout``, whatever the client's own settings."""
-        try:
-            async with asyncio.timeout(self.redis_timeout):
-                return await call
-        except TimeoutError:
-            # Cancelling the call closed its connection (redis-py does on cancellation), so no late reply
-            # can be read as another command's.
-            raise RedisTimeoutError(f"no answer within {self.redis_timeout:g}s") from None
-
     async def _ask_redis(self) -> float | None:
         """Run the admission script once: None when admitted, else the seconds to wait."""
         member = self._next_member()
         process, seq = member.split(":")
-        more = "1" if len(self._queue) > 1 else "0"
-        keys = [self.log_key, self.pause_key, self.contenders_key]
-        args: list[str | int] = [self.rate.max_requests, self._window_us, process, seq, more, _GRACE_US]
-        call = asyncio.ensure_future(self._bounded(self._acquire_script(keys=keys, args=args)))
+        call = asyncio.ensure_future(self._log.admit(process, seq, more_waiting=len(self._queue) > 1))
         self._track(call)
         self.redis_calls += 1
         try:
             # Shielded so that a cancelled caller still learns whether the script admitted it, and gives the
             # slot back if so: a cancelled waiter must not spend the quota of a request it never sends.
-            reply = await asyncio.shield(call)
+            admitted, value = await asyncio.shield(call)
         except asyncio.CancelledError:
             call.add_done_callback(lambda done: self._refund(done, member))
             raise
-        admitted, value = _parse_reply(reply)
         if admitted:
-            self.last_admitted_at = value / _US
+            self.last_admitted_at = value
             self._count_admission(member)
             return None
         self._refused_at = time.monotonic()
-        return max(0.0, value / _US)
+        return max(0.0, value)
 
     def _count_admission(self, member: str | None) -> None:
         now = time.monotonic()
@@ -524,22 +369,17 @@ class RedisRateLimiter:
         while self._to_restamp:
             members, self._to_restamp = self._to_restamp, []
             try:
-                await self._bounded(
-                    self._release_script(keys=[self.log_key], args=[self._period_us, *members])
-                )
+                await self._log.restamp(members)
             except RedisError as exc:
                 # Those slots keep their admission stamps: the leak cap ends them, as if no answer had come.
                 log.debug("could not re-stamp %d answered slot(s) (%s)", len(members), exc.__class__.__name__)
             # Our head may be waiting for one of these slots: let it ask again now that it ends sooner.
             self._queue.wake()
 
-    def _refund(self, call: asyncio.Future[object], member: str) -> None:
+    def _refund(self, call: asyncio.Future[tuple[bool, float]], member: str) -> None:
         if call.cancelled() or call.exception() is not None:
             return
-        try:
-            admitted, _ = _parse_reply(call.result())
-        except SharedLimiterError:
-            return
+        admitted, _ = call.result()
         if admitted and not self._closed_loop():
             self._track(asyncio.ensure_future(self._remove_member(member)))
 
@@ -551,7 +391,7 @@ class RedisRateLimiter:
 
     async def _remove_member(self, member: str) -> None:
         try:
-            await self._bounded(self._redis.zrem(self.log_key, member))
+            await self._log.remove(member)
         except RedisError as exc:
             # The slot then stays spent until it leaves the window: conservative, never over the quota.
             log.debug("could not give back a cancelled slot (%s)", exc.__class__.__name__)
@@ -598,9 +438,7 @@ class RedisRateLimiter:
 
     async def _share_pause(self, retry_after: float) -> None:
         try:
-            await self._bounded(
-                self._pause_script(keys=[self.pause_key], args=[math.ceil(retry_after * _US)])
-            )
+            await self._log.pause(retry_after)
         except RedisError as exc:
             log.warning(
                 "could not share a %.1fs pause through Redis (%s); other processes may still send",
@@ -608,7 +446,7 @@ class RedisRateLimiter:
                 exc.__class__.__name__,
             )
 
-    def _track(self, task: asyncio.Future[object]) -> None:
+    def _track(self, task: asyncio.Future[T]) -> None:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -623,9 +461,7 @@ class RedisRateLimiter:
         # A finishing task may start another (a refund after a cancelled admission): drain until none is left.
         while self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self._owns_redis:
-            self._owns_redis = False
-            await self._redis.aclose()
+        await self._log.aclose()
 
     async def __aenter__(self) -> RedisRateLimiter:
         return self
@@ -646,13 +482,3 @@ class RedisRateLimiter:
             f"released={self.released} waiting={self.waiting} paused_for={self.paused_for:.1f} "
             f"falling_back={self.falling_back}>"
         )
-
-
-def _parse_reply(reply: object) -> tuple[bool, int]:
-    if (
-        isinstance(reply, list)
-        and len(reply) == 2
-        and all(isinstance(v, int) and not isinstance(v, bool) for v in reply)
-    ):
-        return reply[0] == 1, reply[1]
-    raise SharedLimiterError(f"Unexpected reply from the rate-limit script: {reply!r}.")

@@ -33,12 +33,13 @@ from ._ids import now_iso, object_id
 from ._pdf import pdf_filename, render_document
 from ._store import OrgSpace, Record
 from ._validation import Issue
-from ._views import document_view, quote_status
+from ._views import document_view, quote_status, record_json
 
 __all__ = [
     "DocKind",
     "Draft",
     "check_document",
+    "create_response",
     "next_number",
     "pdf_response",
     "render_pdf",
@@ -75,34 +76,38 @@ def _issue(path: Sequence[str | int], message: str, code: str = "custom") -> Iss
     return {"path": list(path), "message": message, "code": code}
 
 
+def _catalogued(
+    space: OrgSpace,
+    item: dict[str, object],
+    kind: Literal["product", "service"],
+    path: tuple[str | int, ...],
+    issues: list[Issue],
+) -> Record | None:
+    """The product or service a line names, if it exists and the line's ``item_type`` agrees; else issues."""
+    ref = item.get(f"{kind}_id")
+    if not isinstance(ref, str):
+        return None
+    rec = space[f"{kind}s"].get(ref)
+    if rec is None:
+        issues.append(_issue((*path, f"{kind}_id"), f"No {kind} with this id in the organisation"))
+    elif item.get("item_type") != kind:
+        issues.append(_issue((*path, "item_type"), f"A line with {kind}_id must have item_type '{kind}'"))
+    else:
+        return rec
+    return None
+
+
 def _check_line(
     space: OrgSpace, item: dict[str, object], path: tuple[str | int, ...], intra: bool, issues: list[Issue]
 ) -> tuple[dict[str, object], Record | None]:
     """Check one line against the catalogue and the GST rules; return it with catalogue defaults filled in."""
     line = dict(item)
     item_type = item.get("item_type")
-    product: Record | None = None
-    product_id = item.get("product_id")
-    service_id = item.get("service_id")
-    if isinstance(product_id, str):
-        product = space["products"].get(product_id)
-        if product is None:
-            issues.append(_issue((*path, "product_id"), "No product with this id in the organisation"))
-        elif item_type != "product":
-            issues.append(
-                _issue((*path, "item_type"), "A line with product_id must have item_type 'product'")
-            )
-    if isinstance(service_id, str):
-        service = space["services"].get(service_id)
-        if service is None:
-            issues.append(_issue((*path, "service_id"), "No service with this id in the organisation"))
-        elif item_type != "service":
-            issues.append(
-                _issue((*path, "item_type"), "A line with service_id must have item_type 'service'")
-            )
-        elif "hsn_sac" not in line:
-            line["hsn_sac"] = service.doc.get("sac_code")
-    if product is not None and item_type == "product":
+    product = _catalogued(space, item, "product", path, issues)
+    service = _catalogued(space, item, "service", path, issues)
+    if service is not None:
+        line.setdefault("hsn_sac", service.doc.get("sac_code"))
+    if product is not None:
         line.setdefault("hsn_sac", product.doc.get("hsn_code"))
         line.setdefault("unit", product.doc.get("unit"))
     code = line.get("hsn_sac")
@@ -115,7 +120,7 @@ def _check_line(
         compute_line(line, intra_state=intra, path=path)
     except DomainError as exc:
         issues.append(_issue(exc.path, exc.message, exc.code))
-    return line, product if product is not None and item_type == "product" else None
+    return line, product
 
 
 def check_document(
@@ -238,6 +243,17 @@ def create_documents(call: Call, kind: DocKind, bodies: list[dict[str, object]],
         records.append(call.store.insert(collection, call.org_id, draft.doc, stamp=stamp))
         apply_stock(call, draft.stock, stamp)
     return records
+
+
+async def create_response(call: Call, kind: DocKind) -> web.StreamResponse:
+    """Answer ``POST /books/invoices`` or ``/books/quotes``: one body, or an array created atomically."""
+    bulk = isinstance(call.body, list)
+    bodies = cast("list[dict[str, object]]", call.body if bulk else [call.body])
+    records = create_documents(call, kind, bodies, bulk)
+    day = call.state.today()
+    if bulk:
+        return json_response(b"[" + b",".join(record_json(r, day) for r in records) + b"]", status=201)
+    return json_response(record_json(records[0], day), status=201)
 
 
 def apply_stock(call: Call, stock: list[tuple[Record, Decimal]], stamp: str) -> None:

@@ -9,7 +9,7 @@ from typing import Final, cast
 from aiohttp import web
 
 from ._core import ApiError, Call, check_places, conflict, json_response, validation_error
-from ._documents import as_error, create_documents, pdf_response, send_document
+from ._documents import as_error, create_response, pdf_response, send_document
 from ._ids import now_iso, object_id
 from ._json import dumps
 from ._store import Record
@@ -61,13 +61,7 @@ async def list_invoices(call: Call) -> web.StreamResponse:
 
 async def create_invoices(call: Call) -> web.StreamResponse:
     """``POST /books/invoices``: one InvoiceCreate, or an array of them created atomically."""
-    bulk = isinstance(call.body, list)
-    bodies = cast("list[dict[str, object]]", call.body if bulk else [call.body])
-    records = create_documents(call, "invoice", bodies, bulk)
-    day = call.state.today()
-    if bulk:
-        return json_response(b"[" + b",".join(record_json(r, day) for r in records) + b"]", status=201)
-    return json_response(record_json(records[0], day), status=201)
+    return await create_response(call, "invoice")
 
 
 async def get_invoice(call: Call) -> web.StreamResponse:

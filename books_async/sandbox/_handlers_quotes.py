@@ -10,7 +10,7 @@ from typing import Final, cast
 from aiohttp import web
 
 from ._core import Call, conflict, json_response
-from ._documents import apply_stock, create_documents, next_number, pdf_response, send_document
+from ._documents import apply_stock, create_response, next_number, pdf_response, send_document
 from ._handlers_invoices import list_page
 from ._ids import now_iso
 from ._store import Record
@@ -56,13 +56,7 @@ async def list_quotes(call: Call) -> web.StreamResponse:
 
 async def create_quotes(call: Call) -> web.StreamResponse:
     """``POST /books/quotes``: one QuoteCreate, or an array of them created atomically."""
-    bulk = isinstance(call.body, list)
-    bodies = cast("list[dict[str, object]]", call.body if bulk else [call.body])
-    records = create_documents(call, "quote", bodies, bulk)
-    day = call.state.today()
-    if bulk:
-        return json_response(b"[" + b",".join(record_json(r, day) for r in records) + b"]", status=201)
-    return json_response(record_json(records[0], day), status=201)
+    return await create_response(call, "quote")
 
 
 async def get_quote(call: Call) -> web.StreamResponse:

@@ -12,12 +12,13 @@ import functools
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Final, TypeAlias, cast
 
 import yaml
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError as SchemaError
+
+from books_async._typeinfo import json_type
 
 __all__ = [
     "Issue",
@@ -69,19 +70,9 @@ def _deref(node: object, root: Mapping[str, object], stack: tuple[str, ...] = ()
 
 
 def _json_type(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float | Decimal):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, dict):
-        return "object"
-    return type(value).__name__
+    # Zod, which the API validates with, has one number type: a whole number is a "number" to it.
+    kind = json_type(value)
+    return "number" if kind == "integer" else kind
 
 
 def _issue(path: Iterable[object], message: str, code: str, **extra: object) -> Issue:
