@@ -29,8 +29,9 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from books_async._bulk.create import Creator, find_invoices, find_quotes
+from books_async._bulk.create import Creator
 from books_async._bulk.downloads import Downloads
+from books_async._bulk.existing import find_invoice_numbers, find_invoices, find_quotes
 from books_async._bulk.files import MAX_PDF_BYTES, PDFFile, is_complete_pdf, safe_filename
 from books_async._bulk.outcomes import maybe_processed, unknown
 from books_async._bulk.pool import fan_out_writes, nothing_to_prepare, run_pool
@@ -94,6 +95,7 @@ class Bulk:
         max_answer_bytes: int | None = PLATFORM_LIMIT,
         progress: Progress[InvoiceCreate, Invoice] | None = None,
         stop: asyncio.Event | None = None,
+        rerun: bool | None = None,
     ) -> BulkResult[Invoice]:
         """Create many invoices in as few requests as the body limits allow; return them in input order.
 
@@ -123,6 +125,15 @@ class Bulk:
 
         An item is sent at most three times. ``max_items_per_request`` caps the chunk size below what the
         byte limits allow (smaller atomic units, faster answers).
+
+        Rerunning a job finishes it: a number already stored by an invoice matching the draft (customer,
+        dates, place of supply, lines; see ``docs/design/bulk-reruns.md``) is that item's success, listed
+        in :attr:`BulkResult.existing` and flagged ``existed`` in its :class:`Settled`; one stored by a
+        different invoice fails with :class:`~books_async.NumberTakenError` naming the differences. The
+        numbers are looked up by searching their common prefixes, about one request per 100 numbers:
+        ``rerun=None`` (the default) does so on the first 409, for that chunk and everything still waiting;
+        ``rerun=True`` before the first send (a rerun known as such saves that 409); ``rerun=False`` never,
+        so a number already stored is a plain :class:`ConflictError`, whatever it holds.
         """
         creator: Creator[InvoiceCreate, Invoice] = Creator(
             list(items),
@@ -133,6 +144,9 @@ class Bulk:
             response_type=list[Invoice],
             number=lambda item: item.invoice_number,
             find=find_invoices,
+            lookup=find_invoice_numbers,
+            get=self._client.invoices.get,
+            rerun=rerun,
             concurrency=concurrency,
             max_items=max_items_per_request,
             max_bytes=max_request_bytes,
@@ -152,11 +166,12 @@ class Bulk:
         max_answer_bytes: int | None = PLATFORM_LIMIT,
         progress: Progress[QuoteCreate, Quote] | None = None,
         stop: asyncio.Event | None = None,
+        rerun: bool | None = None,
     ) -> BulkResult[Quote]:
         """Create many quotes in as few requests as the body limits allow; return them in input order.
 
-        Works as :meth:`create_invoices`, with ``quote_number`` as the key. The API cannot search quotes by
-        number, so reconciling lists the quotes of each affected customer.
+        Works as :meth:`create_invoices`, with ``quote_number`` as the key (reruns included). The API cannot
+        search quotes by number, so reconciling and reruns list the quotes of each affected customer.
         """
         creator: Creator[QuoteCreate, Quote] = Creator(
             list(items),
@@ -167,6 +182,9 @@ class Bulk:
             response_type=list[Quote],
             number=lambda item: item.quote_number,
             find=find_quotes,
+            lookup=find_quotes,
+            get=self._client.quotes.get,
+            rerun=rerun,
             concurrency=concurrency,
             max_items=max_items_per_request,
             max_bytes=max_request_bytes,
