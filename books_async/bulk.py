@@ -113,12 +113,14 @@ class Bulk:
           so does a second use of one invoice number in ``items``;
         - a 400 names the failing items by index: they fail with their own :class:`ValidationError`, the
           rest of the chunk (not created) is sent again without them;
-        - a 409 (number already taken) or 404 without such details is narrowed down by halving the chunk
-          until the offending items are alone; a 413 is re-packed under the limit it taught;
+        - a 409 (number already taken) first has the chunk's numbers looked up (reruns, below); a 409 or
+          404 without details naming items is narrowed down by halving the chunk until the offending items
+          are alone; a 413 is re-packed under the limit it taught;
         - a 503, or a 429 after the client's own retries, processed nothing: the chunk is sent again;
         - an unknown outcome (connection dropped after sending, a timeout, 500/502/504) is reconciled:
-          items with an ``invoice_number`` are looked up; found ones succeed with the stored invoice, the
-          others are sent again (a resend of a number that does exist gets a 409, never a duplicate).
+          items with an ``invoice_number`` are looked up; found ones succeed with the stored invoice (if it
+          matches the draft, as below), the others are sent again (a resend of a number that does exist
+          gets a 409, never a duplicate).
           Items **without** a number cannot be told apart from existing invoices, so they fail with
           :class:`OutcomeUnknownError` and are never resent: give every invoice a number to make a job
           fully recoverable.

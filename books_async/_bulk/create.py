@@ -387,28 +387,33 @@ class Creator(Generic[I, T]):
             self.outcomes.settle_all(zip(indices, created, strict=True))
 
     async def conflict(self, indices: list[int], exc: ConflictError) -> None:
-        """A 409: a number is taken. Look the chunk's numbers up (the first time, with every item waiting to
-        be sent: the job is likely a rerun), settle those stored, send the rest again; numbers looked up
-        already are narrowed down instead."""
+        """A 409: a number is taken. Look the chunk's numbers up, settle those stored and send the rest
+        again; if half the chunk was stored, the job is a rerun: look up every item waiting as well. Numbers
+        looked up already are narrowed down instead."""
         if self.rerun is False or not self.existing.unchecked(indices):
             await self.attribute(indices, exc)
             return
         waiting: list[int] = []
-        if not self.existing.swept:
-            self.existing.swept = True
-            while self.pending:  # taken out while looked up, so no worker sends a number about to be found
-                waiting.extend(self.pending.popleft())
+        while self.pending and not self.existing.swept:
+            # Held back while the chunk is looked up: no worker sends a number that is about to be found.
+            waiting.extend(self.pending.popleft())
         try:
-            rest = await self.existing.settle_stored([*indices, *waiting], self.unknown)
+            rest = await self.existing.settle_stored(indices, self.unknown)
         except BooksError as error:
             log.debug("looking up %s numbers failed (%s)", self.kind, type(error).__name__)
-            if waiting:
-                self.requeue(waiting)
+            rest = []
             await self.attribute(indices, exc)
-            return
-        self.refused(indices)
-        if rest:
-            self.requeue(rest)
+        else:
+            self.refused(indices)
+            if waiting and 2 * len(rest) <= len(indices):
+                self.existing.swept = True
+                try:
+                    waiting = await self.existing.settle_stored(waiting, self.unknown)
+                except BooksError as error:
+                    log.debug("looking up %s numbers failed (%s)", self.kind, type(error).__name__)
+        for run in (rest, waiting):
+            if run:
+                self.requeue(run)
 
     async def attribute(self, indices: list[int], exc: ValidationError | ConflictError) -> None:
         """Fail the items a 400/409 names by index and resend the rest; narrow down if none is named."""

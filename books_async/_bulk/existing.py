@@ -5,7 +5,8 @@ is that item's success when it matches the draft (flagged as already existing), 
 :class:`~books_async.NumberTakenError` naming the differences when it does not. Numbers are found by the
 list endpoint's ``search`` (a substring match) on their common prefix, about one request per 100 numbers;
 what a search does not show is sent, and the API's 409 then has the last word (see
-``docs/design/bulk-reruns.md`` for the fields compared and the look-up's budget).
+``docs/design/bulk-reruns.md`` for the fields compared and the look-up's budget). The look-ups by number
+that reconcile an unknown outcome (newest pages first, for a chunk just sent) live here too.
 """
 
 from __future__ import annotations
@@ -216,7 +217,8 @@ class Existing(Generic[I, T]):
         self.looked_up = [False] * len(items)
         """Whether the item's number was looked up already: a later 409 is narrowed down instead."""
         self.swept = False
-        """Whether the items waiting to be sent were looked up, as the first 409 makes them."""
+        """Whether the items waiting to be sent were looked up: ``rerun=True``, or a 409 on a chunk mostly
+        stored already, makes them."""
 
     def unchecked(self, indices: Iterable[int]) -> list[int]:
         """Those of ``indices`` with a number not looked up yet."""

@@ -106,6 +106,35 @@ async def test_rerun_true_looks_numbers_up_before_sending_anything(
     assert [(method, status) for method, _, status in spent] == [("GET", 200)]
 
 
+async def test_one_taken_number_in_a_fresh_job_looks_up_its_chunk_only(
+    books: BooksClient, sandbox: Sandbox, customer: str
+) -> None:
+    """A fresh job meeting one stored number looks up that chunk's numbers, not the whole job's."""
+    drafts = [draft(customer, f"FJ-{i:04d}") for i in range(40)]
+    assert (await books.bulk.create_invoices([drafts[3]])).ok
+    mark = len(sandbox.request_log)
+    result = await books.bulk.create_invoices(drafts, max_items_per_request=10, concurrency=1)
+    spent = requests_since(sandbox, mark)
+    assert result.ok
+    assert result.existing == frozenset({3})
+    searches = [path for method, path, _ in spent if method == "GET"]
+    assert len(searches) == 1  # the first chunk's ten numbers; the 30 waiting were not looked up
+    assert stored_numbers(sandbox, "FJ-") == [f"FJ-{i:04d}" for i in range(40)]
+
+
+async def test_rerun_in_many_chunks_looks_up_the_waiting_items_after_the_first_409(
+    books: BooksClient, sandbox: Sandbox, customer: str
+) -> None:
+    """When a refused chunk was mostly stored, every item waiting is looked up too: one 409, two searches."""
+    drafts = [draft(customer, f"MC-{i:04d}") for i in range(40)]
+    assert (await books.bulk.create_invoices(drafts)).ok
+    mark = len(sandbox.request_log)
+    again = await books.bulk.create_invoices(drafts, max_items_per_request=10, concurrency=1)
+    spent = requests_since(sandbox, mark)
+    assert again.existing == frozenset(range(40))
+    assert [(method, status) for method, _, status in spent] == [("POST", 409), ("GET", 200), ("GET", 200)]
+
+
 async def test_rerun_with_a_differing_draft_fails_that_item_naming_the_field(
     books: BooksClient, sandbox: Sandbox, customer: str
 ) -> None:
