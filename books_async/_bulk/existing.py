@@ -238,10 +238,7 @@ class Existing(Generic[I, T]):
             self.looked_up[index] = True
         found = await self._lookup(self._client, [self._items[i] for i in numbered]) if numbered else {}
         by_index = {i: found[n] for i in numbered if (n := self._number(self._items[i])) in found}
-        log.debug(
-            "looked up %d %s numbers: %d stored, %d to send", len(numbered), self._kind, len(by_index),
-            len(indices) - len(by_index),
-        )  # fmt: skip
+        log.debug("looked up %d %s numbers: %d stored", len(numbered), self._kind, len(by_index))
         await self.settle(by_index, created_here)
         return [i for i in indices if i not in by_index]
 
@@ -279,7 +276,7 @@ class Existing(Generic[I, T]):
         return NumberTakenError(
             f"POST {self._path}: {kind} number {number} is already used by {kind} {stored_id}, "
             f"which differs from this draft: {shown}. It was not created: give the draft another number, or "
-            f"leave it out if the stored {kind} is the one meant.",
+            f"drop it from the job if the stored {kind} is the one meant.",
             body=None,
             method="POST",
             url=self._url,
