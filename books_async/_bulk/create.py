@@ -397,13 +397,14 @@ class Creator(Generic[I, T]):
         while self.pending and not self.existing.swept:
             # Held back while the chunk is looked up: no worker sends a number that is about to be found.
             waiting.extend(self.pending.popleft())
+        rest: list[int] = []
         try:
-            rest = await self.existing.settle_stored(indices, self.unknown)
-        except BooksError as error:
-            log.debug("looking up %s numbers failed (%s)", self.kind, type(error).__name__)
-            rest = []
-            await self.attribute(indices, exc)
-        else:
+            try:
+                rest = await self.existing.settle_stored(indices, self.unknown)
+            except BooksError as error:
+                log.debug("looking up %s numbers failed (%s)", self.kind, type(error).__name__)
+                await self.attribute(indices, exc)
+                return
             self.refused(indices)
             if waiting and 2 * len(rest) <= len(indices):
                 self.existing.swept = True
@@ -411,9 +412,10 @@ class Creator(Generic[I, T]):
                     waiting = await self.existing.settle_stored(waiting, self.unknown)
                 except BooksError as error:
                     log.debug("looking up %s numbers failed (%s)", self.kind, type(error).__name__)
-        for run in (rest, waiting):
-            if run:
-                self.requeue(run)
+        finally:  # even on a bug: what was held back goes back, for abandon() to account for
+            for run in (rest, waiting):
+                if run:
+                    self.requeue(run)
 
     async def attribute(self, indices: list[int], exc: ValidationError | ConflictError) -> None:
         """Fail the items a 400/409 names by index and resend the rest; narrow down if none is named."""
