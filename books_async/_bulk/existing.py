@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING, Generic, TypeVar
 
 import attrs
 
+from books_async._bulk.outcomes import unknown
 from books_async._bulk.results import Outcomes
-from books_async._exceptions import BooksError, FieldDifference, NumberTakenError
+from books_async._exceptions import BooksError, FieldDifference, NumberTakenError, OutcomeUnknownError
 from books_async._generated.models import Invoice, InvoiceCreate, Quote, QuoteCreate
 from books_async._pagination import MAX_PAGE_SIZE
 
@@ -258,13 +259,29 @@ class Existing(Generic[I, T]):
                     log.debug("re-reading %s %s failed (%s)", self._kind, doc_id, type(exc).__name__)
                 else:
                     diffs = differences(draft, document)
-            if diffs:
+            if diffs and created_here[index]:
+                # Unlike the draft, yet our own lost write may be what stored it (a server that normalises
+                # a field): a write that may have happened is never reported as refused.
+                outcomes.append((index, self.maybe_ours(self.taken(draft, document, diffs))))
+            elif diffs:
                 outcomes.append((index, self.taken(draft, document, diffs)))
             else:
                 outcomes.append((index, document))
                 if not created_here[index]:
                     existed.append(index)
         self._outcomes.settle_all(outcomes, existed=existed)
+
+    def maybe_ours(self, taken: NumberTakenError) -> OutcomeUnknownError:
+        kind = self._kind
+        return unknown(
+            f"POST {self._path}: a send of this {kind} had an unknown outcome, and {kind} number "
+            f"{taken.number} is now stored by a {kind} that differs from the draft "
+            f"({'; '.join(str(d) for d in taken.differences[:5])}). It may be another {kind}, or this one "
+            "as the API stored it: look at it before sending the draft again (the cause has the details).",
+            method="POST",
+            url=self._url,
+            cause=taken,
+        )
 
     def taken(self, draft: I, stored: T, diffs: list[FieldDifference]) -> NumberTakenError:
         kind = self._kind

@@ -16,6 +16,7 @@ from books_async import (
     ConflictError,
     FieldDifference,
     NumberTakenError,
+    OutcomeUnknownError,
 )
 from books_async._bulk.existing import find_invoice_numbers
 from books_async.bulk import Settled
@@ -344,15 +345,19 @@ async def test_search_that_never_shows_the_number_leaves_a_plain_conflict(
     assert result.existing == frozenset()
 
 
-async def test_lost_answer_whose_number_holds_another_invoice_is_a_number_taken_error(
+async def test_lost_answer_whose_number_holds_another_invoice_stays_unknown_naming_the_fields(
     server: ScriptedServer, scripted: BooksClient
 ) -> None:
-    """After a dropped create, a stored invoice unlike the draft is not taken for ours; nothing is resent."""
+    """After a dropped create, a stored invoice unlike the draft is not taken for ours, nor for a refusal."""
     server.script("POST", "/books/invoices", drop())
     server.script("GET", "/books/invoices", respond(200, page(INVOICE)))
     other = attrs.evolve(like_invoice(), customer_id="65a1b2c3d4e5f60718293aff")
     result = await scripted.bulk.create_invoices([other])
     error = result.results[0]
-    assert isinstance(error, NumberTakenError)
-    assert [d.path for d in error.differences] == [("customer_id",)]
+    assert isinstance(error, OutcomeUnknownError)
+    assert 0 in result.unknown
+    assert "customer_id: stored '65a1b2c3d4e5f60718293a4c', draft '65a1b2c3d4e5f60718293aff'" in str(error)
+    cause = error.__cause__
+    assert isinstance(cause, NumberTakenError)
+    assert [d.path for d in cause.differences] == [("customer_id",)]
     assert len(server.seen_at("POST", "/books/invoices")) == 1
