@@ -16,6 +16,7 @@ Only :class:`BooksError` and its subclasses escape the package::
     │   ├── PermissionDeniedError        403
     │   ├── NotFoundError                404
     │   ├── ConflictError                409
+    │   │   └── NumberTakenError         ...by a stored document unlike the draft (.differences)
     │   ├── PayloadTooLargeError         413 (.body_size .limit .refused_locally)
     │   ├── RateLimitError               429 (.retry_after)
     │   └── ServerError                  5xx
@@ -44,8 +45,10 @@ __all__ = [
     "ConfigurationError",
     "ConflictError",
     "ErrorDetail",
+    "FieldDifference",
     "InvalidRequestError",
     "NotFoundError",
+    "NumberTakenError",
     "OutcomeUnknownError",
     "PayloadTooLargeError",
     "PermissionDeniedError",
@@ -188,6 +191,55 @@ class NotFoundError(APIStatusError):
 
 class ConflictError(APIStatusError):
     """409: a uniqueness or state conflict (duplicate invoice number, converting a quote twice)."""
+
+
+@attrs.frozen
+class FieldDifference:
+    """One field where a stored document differs from the draft that claims its number."""
+
+    path: tuple[str | int, ...]
+    """Where, as in :attr:`ErrorDetail.path`: ``("line_items", 0, "rate")``."""
+    stored: object
+    """The stored value (``None`` when the API left it out)."""
+    draft: object
+    """The draft's value."""
+
+    def __str__(self) -> str:
+        where = ".".join(str(p) for p in self.path)
+        return f"{where}: stored {_shown(self.stored)}, draft {_shown(self.draft)}"
+
+
+def _shown(value: object) -> str:
+    if value is None:
+        return "(absent)"
+    text = repr(value) if isinstance(value, str) else str(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+class NumberTakenError(ConflictError):
+    """409: the document's number is taken by a stored document that differs from it; nothing was created.
+
+    A bulk create that finds a number already stored compares the stored document with the draft; when they
+    match, the stored one is the item's success (a rerun), and when they differ the item fails with this.
+    ``number`` is the number, ``existing`` the stored document, ``differences`` the fields that differ. The
+    status is 409 whether the API refused the draft or a look-up found the number before it was sent.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        body: object,
+        method: str,
+        url: str,
+        number: str,
+        existing: object,
+        differences: Sequence[FieldDifference],
+    ) -> None:
+        super().__init__(message, status=409, body=body, method=method, url=url)
+        self.number = number
+        self.existing = existing
+        self.differences: tuple[FieldDifference, ...] = tuple(differences)
 
 
 class PayloadTooLargeError(APIStatusError):

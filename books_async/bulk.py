@@ -27,10 +27,11 @@ import logging
 import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, cast
 
-from books_async._bulk.create import Creator, find_invoices, find_quotes
+from books_async._bulk.create import Creator
 from books_async._bulk.downloads import Downloads
+from books_async._bulk.existing import find_invoice_numbers, find_invoices, find_quotes
 from books_async._bulk.files import MAX_PDF_BYTES, PDFFile, is_complete_pdf, safe_filename
 from books_async._bulk.outcomes import maybe_processed, unknown
 from books_async._bulk.pool import fan_out_writes, nothing_to_prepare, run_pool
@@ -54,6 +55,7 @@ from books_async._resource import MAX_BODY_BYTES, Resource
 
 if TYPE_CHECKING:
     from books_async._client import BooksClient
+    from books_async.params import InvoiceCreateParam, QuoteCreateParam
 
 __all__ = [
     "Bulk",
@@ -86,7 +88,7 @@ class Bulk:
 
     async def create_invoices(
         self,
-        items: Iterable[InvoiceCreate],
+        items: Iterable[InvoiceCreate | InvoiceCreateParam],
         *,
         concurrency: int = 4,
         max_items_per_request: int | None = None,
@@ -94,6 +96,7 @@ class Bulk:
         max_answer_bytes: int | None = PLATFORM_LIMIT,
         progress: Progress[InvoiceCreate, Invoice] | None = None,
         stop: asyncio.Event | None = None,
+        rerun: bool | None = None,
     ) -> BulkResult[Invoice]:
         """Create many invoices in as few requests as the body limits allow; return them in input order.
 
@@ -111,21 +114,33 @@ class Bulk:
           so does a second use of one invoice number in ``items``;
         - a 400 names the failing items by index: they fail with their own :class:`ValidationError`, the
           rest of the chunk (not created) is sent again without them;
-        - a 409 (number already taken) or 404 without such details is narrowed down by halving the chunk
-          until the offending items are alone; a 413 is re-packed under the limit it taught;
+        - a 409 (number already taken) first has the chunk's numbers looked up (reruns, below); a 409 or
+          404 without details naming items is narrowed down by halving the chunk until the offending items
+          are alone; a 413 is re-packed under the limit it taught;
         - a 503, or a 429 after the client's own retries, processed nothing: the chunk is sent again;
         - an unknown outcome (connection dropped after sending, a timeout, 500/502/504) is reconciled:
-          items with an ``invoice_number`` are looked up; found ones succeed with the stored invoice, the
-          others are sent again (a resend of a number that does exist gets a 409, never a duplicate).
+          items with an ``invoice_number`` are looked up; found ones succeed with the stored invoice (if it
+          matches the draft, as below), the others are sent again (a resend of a number that does exist
+          gets a 409, never a duplicate).
           Items **without** a number cannot be told apart from existing invoices, so they fail with
           :class:`OutcomeUnknownError` and are never resent: give every invoice a number to make a job
           fully recoverable.
 
         An item is sent at most three times. ``max_items_per_request`` caps the chunk size below what the
         byte limits allow (smaller atomic units, faster answers).
+
+        Rerunning a job finishes it: a number already stored by an invoice matching the draft (customer,
+        dates, place of supply, lines; see ``docs/design/bulk-reruns.md``) is that item's success, listed
+        in :attr:`BulkResult.existing` and flagged ``existed`` in its :class:`Settled`; one stored by a
+        different invoice fails with :class:`~books_async.NumberTakenError` naming the differences. The
+        numbers are looked up by searching their common prefixes, about one request per 100 numbers:
+        ``rerun=None`` (the default) does so on the first 409, for that chunk and everything still waiting;
+        ``rerun=True`` before the first send (a rerun known as such saves that 409); ``rerun=False`` never,
+        so a number already stored is a plain :class:`ConflictError`, whatever it holds.
         """
         creator: Creator[InvoiceCreate, Invoice] = Creator(
-            list(items),
+            # A dict item is checked against InvoiceCreate and replaced by one before anything reads it.
+            cast("list[InvoiceCreate]", list(items)),
             client=self._client,
             resource=self._client.invoices,
             limits=self._limits,
@@ -134,6 +149,9 @@ class Bulk:
             response_type=list[Invoice],
             number=lambda item: item.invoice_number,
             find=find_invoices,
+            lookup=find_invoice_numbers,
+            get=self._client.invoices.get,
+            rerun=rerun,
             concurrency=concurrency,
             max_items=max_items_per_request,
             max_bytes=max_request_bytes,
@@ -145,7 +163,7 @@ class Bulk:
 
     async def create_quotes(
         self,
-        items: Iterable[QuoteCreate],
+        items: Iterable[QuoteCreate | QuoteCreateParam],
         *,
         concurrency: int = 4,
         max_items_per_request: int | None = None,
@@ -153,14 +171,16 @@ class Bulk:
         max_answer_bytes: int | None = PLATFORM_LIMIT,
         progress: Progress[QuoteCreate, Quote] | None = None,
         stop: asyncio.Event | None = None,
+        rerun: bool | None = None,
     ) -> BulkResult[Quote]:
         """Create many quotes in as few requests as the body limits allow; return them in input order.
 
-        Works as :meth:`create_invoices`, with ``quote_number`` as the key. The API cannot search quotes by
-        number, so reconciling lists the quotes of each affected customer.
+        Works as :meth:`create_invoices`, with ``quote_number`` as the key (reruns included). The API cannot
+        search quotes by number, so reconciling and reruns list the quotes of each affected customer.
         """
         creator: Creator[QuoteCreate, Quote] = Creator(
-            list(items),
+            # A dict item is checked against QuoteCreate and replaced by one before anything reads it.
+            cast("list[QuoteCreate]", list(items)),
             client=self._client,
             resource=self._client.quotes,
             limits=self._limits,
@@ -169,6 +189,9 @@ class Bulk:
             response_type=list[Quote],
             number=lambda item: item.quote_number,
             find=find_quotes,
+            lookup=find_quotes,
+            get=self._client.quotes.get,
+            rerun=rerun,
             concurrency=concurrency,
             max_items=max_items_per_request,
             max_bytes=max_request_bytes,

@@ -75,6 +75,10 @@ def test_every_readme_example_runs_against_the_sandbox(sandbox_env: Sandbox) -> 
             asyncio.run(_run_block(code, namespace))
         ran += 1
     assert ran >= 5
+    # The bulk examples must do their work, not only run: a failed item is a result, not an exception.
+    for name in ("result", "rerun", "made", "mailed"):
+        assert namespace[name].ok, name  # type: ignore[attr-defined]
+    assert set(namespace["rerun"].existing) == set(range(20))  # type: ignore[attr-defined]
     assert os.listdir(".")  # the bulk example wrote its PDFs here
 
 

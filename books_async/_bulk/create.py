@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Generic, Literal, TypeVar
 
 from books_async import _serde
+from books_async._bulk.existing import Existing
 from books_async._bulk.results import BulkResult, Outcomes, Progress, check_concurrency
 from books_async._bulk.sizing import BodyLimits
 from books_async._exceptions import (
@@ -33,15 +34,13 @@ from books_async._exceptions import (
     ValidationError,
     WriteAcceptedError,
 )
-from books_async._generated.models import Invoice, InvoiceCreate, Quote, QuoteCreate
-from books_async._pagination import MAX_PAGE_SIZE
 from books_async._request_checks import validate_request
 from books_async._resource import MAX_BODY_BYTES, Resource, accepted_write_error
 
 if TYPE_CHECKING:
     from books_async._client import BooksClient
 
-__all__ = ["Creator", "find_invoices", "find_quotes"]
+__all__ = ["Creator"]
 
 log = logging.getLogger("books_async.bulk")
 
@@ -52,11 +51,6 @@ I = TypeVar("I")  # noqa: E741  # the input item type, beside T for the result
 # 429 that exhausted the client's retries (nothing was processed), or after an unknown outcome whose
 # look-up found nothing. Bounded so a persistently failing API ends the job instead of looping.
 _MAX_SENDS = 3
-# Below this many numbers a reconcile looks each one up; above it, it first scans the newest pages of the
-# invoice list, where a just-created chunk sits, spending one request per 100 invoices instead of one each.
-_SCAN_MIN = 4
-# Extra pages scanned past the chunk's own size, for invoices other writers created after ours.
-_SCAN_SLACK_PAGES = 2
 
 # How many items are checked and measured between two yields to the event loop.
 _YIELD_EVERY = 1000
@@ -76,6 +70,9 @@ class Creator(Generic[I, T]):
         response_type: type[list[T]],
         number: Callable[[I], str | None],
         find: Callable[[BooksClient, list[I]], Awaitable[dict[str, T]]],
+        lookup: Callable[[BooksClient, list[I]], Awaitable[dict[str, T]]],
+        get: Callable[[str], Awaitable[T]],
+        rerun: bool | None,
         limits: BodyLimits,
         concurrency: int,
         max_items: int | None,
@@ -85,6 +82,8 @@ class Creator(Generic[I, T]):
         stop: asyncio.Event | None,
     ) -> None:
         check_concurrency(concurrency)
+        if rerun not in (None, True, False):
+            raise ConfigurationError(f"rerun must be None, True or False; got {rerun!r}.")
         if max_items is not None and (isinstance(max_items, bool) or max_items < 1):
             raise ConfigurationError(f"max_items_per_request must be a positive integer; got {max_items!r}.")
         if isinstance(max_bytes, bool) or not 2 < max_bytes <= MAX_BODY_BYTES:
@@ -115,6 +114,18 @@ class Creator(Generic[I, T]):
         self.max_items = max_items
         self.stop = stop
         self.outcomes: Outcomes[I, T] = Outcomes(items, progress)
+        self.rerun = rerun
+        self.existing: Existing[I, T] = Existing(
+            client=client,
+            items=items,
+            number=number,
+            lookup=lookup,
+            get=get,
+            outcomes=self.outcomes,
+            kind=kind,
+            path=self.path,
+            url=self.url,
+        )
         self.sends = [0] * len(items)
         """Sends of each item that may have created it (an atomic refusal does not count)."""
         self.unknown = [False] * len(items)
@@ -129,10 +140,7 @@ class Creator(Generic[I, T]):
         self.bugs: list[Exception] = []
 
     def number(self, index: int) -> str | None:
-        item = self.items[index]
-        if isinstance(item, Mapping):
-            return _wire_str(item, f"{self.kind}_number")
-        return self._number(item)
+        return self._number(self.items[index])
 
     async def _create(self, indices: list[int]) -> list[T]:
         # Not books.invoices.create: the items were checked and encoded when measured; their bytes are sent.
@@ -161,6 +169,10 @@ class Creator(Generic[I, T]):
                 # Checked one by one, so a bad item is reported as itself, not as a chunk's failure.
                 validate_request(item, self.model)
                 encoded = _serde.dumps(_serde.unstructure_request(item))
+                if isinstance(item, Mapping):
+                    # From here on a dict item is its model: numbers, look-ups and the rerun comparison read
+                    # one shape. Read back from the bytes it will be sent as, so both say the same thing.
+                    self.items[index] = _serde.decode(encoded, self.model, strict=True)
             except InvalidRequestError as exc:
                 self.outcomes.settle(index, exc)
                 continue
@@ -221,6 +233,8 @@ class Creator(Generic[I, T]):
         bug: Exception | None = None
         try:
             fit = await self.measure()
+            if fit and self.rerun:
+                fit = await self.look_up_first(fit)
         except Exception as exc:  # the progress callback's, say: nothing was sent yet
             bug = exc
         else:
@@ -234,6 +248,15 @@ class Creator(Generic[I, T]):
         if bug is not None:
             raise self.outcomes.interrupted(bug)
         return self.outcomes.result()
+
+    async def look_up_first(self, fit: list[int]) -> list[int]:
+        """``rerun=True``: settle the items whose number is stored, before any send; return the rest."""
+        self.existing.swept = True
+        try:
+            return await self.existing.settle_stored(fit, self.unknown)
+        except BooksError as exc:  # the sends will meet the same trouble, or 409s, and report it per item
+            log.debug("looking up %s numbers failed (%s); sending all", self.kind, type(exc).__name__)
+            return fit
 
     async def worker(self) -> None:
         try:
@@ -339,7 +362,9 @@ class Creator(Generic[I, T]):
             created = await self._create(indices)
         except WriteAcceptedError as exc:
             await self.settle_accepted(indices, exc)
-        except (ValidationError, ConflictError) as exc:
+        except ConflictError as exc:
+            await self.conflict(indices, exc)
+        except ValidationError as exc:
             await self.attribute(indices, exc)
         except PayloadTooLargeError as exc:
             self.too_big(indices, exc)
@@ -367,6 +392,37 @@ class Creator(Generic[I, T]):
             self.fail_all(indices, exc)
         else:
             self.outcomes.settle_all(zip(indices, created, strict=True))
+
+    async def conflict(self, indices: list[int], exc: ConflictError) -> None:
+        """A 409: a number is taken. Look the chunk's numbers up, settle those stored and send the rest
+        again; if half the chunk was stored, the job is a rerun: look up every item waiting as well. Numbers
+        looked up already are narrowed down instead."""
+        if self.rerun is False or not self.existing.unchecked(indices):
+            await self.attribute(indices, exc)
+            return
+        waiting: list[int] = []
+        while self.pending and not self.existing.swept:
+            # Held back while the chunk is looked up: no worker sends a number that is about to be found.
+            waiting.extend(self.pending.popleft())
+        rest: list[int] = []
+        try:
+            try:
+                rest = await self.existing.settle_stored(indices, self.unknown)
+            except BooksError as error:
+                log.debug("looking up %s numbers failed (%s)", self.kind, type(error).__name__)
+                await self.attribute(indices, exc)
+                return
+            self.refused(indices)
+            if waiting and 2 * len(rest) <= len(indices):
+                self.existing.swept = True
+                try:
+                    waiting = await self.existing.settle_stored(waiting, self.unknown)
+                except BooksError as error:
+                    log.debug("looking up %s numbers failed (%s)", self.kind, type(error).__name__)
+        finally:  # even on a bug: what was held back goes back, for abandon() to account for
+            for run in (rest, waiting):
+                if run:
+                    self.requeue(run)
 
     async def attribute(self, indices: list[int], exc: ValidationError | ConflictError) -> None:
         """Fail the items a 400/409 names by index and resend the rest; narrow down if none is named."""
@@ -413,14 +469,15 @@ class Creator(Generic[I, T]):
             self.requeue(indices[middle:])
             return
         index = indices[0]
-        if isinstance(exc, ConflictError) and self.unknown[index]:
-            # An earlier attempt of ours, whose answer was lost, may be what took the number.
+        if isinstance(exc, ConflictError) and (self.unknown[index] or self.rerun is not False):
+            # An earlier attempt of ours, whose answer was lost, may be what took the number; or, in a
+            # rerun, an earlier job did, and the searches did not show it: looked up alone, as a last try.
             try:
                 found = await self.find([index])
             except BooksError:
                 found = {}
             if index in found:
-                self.outcomes.settle(index, found[index])
+                await self.existing.settle(found, self.unknown)
                 return
         self.outcomes.settle(index, exc)
 
@@ -460,7 +517,8 @@ class Creator(Generic[I, T]):
             )
             self.fail_all(numbered, self.unknown_error(cause, numbered=True))
             return
-        self.outcomes.settle_all(found.items())
+        # Compared with the drafts: a lost answer may have been a refusal, and the number someone else's.
+        await self.existing.settle(found, self.unknown)
         missing = [i for i in numbered if i not in found]
         log.debug(
             "%s chunk of %d with an unknown outcome: %d found, %d to resend, %d without a number",
@@ -533,57 +591,3 @@ def _by_item(exc: ValidationError | ConflictError, size: int) -> dict[int, list[
             return {}  # a detail about the whole body: nothing can be pinned on one item
         named.setdefault(head, []).append(detail)
     return named
-
-
-def _wire_str(item: Mapping[object, object], key: str) -> str | None:
-    value = item.get(key)
-    return value if isinstance(value, str) else None
-
-
-def _field(item: object, key: str) -> str | None:
-    """A model's field or a dict item's key (dicts pass the same checks, so they are bulk items too)."""
-    if isinstance(item, Mapping):
-        return _wire_str(item, key)
-    value = getattr(item, key)
-    return value if isinstance(value, str) else None
-
-
-async def find_invoices(client: BooksClient, items: list[InvoiceCreate]) -> dict[str, Invoice]:
-    wanted = {number for item in items if (number := _field(item, "invoice_number")) is not None}
-    found: dict[str, Invoice] = {}
-    if len(wanted) >= _SCAN_MIN:
-        # Newest first: a just-created chunk sits on the first pages, 100 invoices a request.
-        pages = -(-len(wanted) // MAX_PAGE_SIZE) + _SCAN_SLACK_PAGES
-        page = 1
-        while page <= pages and len(found) < len(wanted):
-            listing = await client.invoices.list(page=page, limit=MAX_PAGE_SIZE)
-            found.update((inv.invoice_number, inv) for inv in listing.data if inv.invoice_number in wanted)
-            where = listing.pagination
-            last = where.page >= where.pages if where is not None else len(listing.data) < MAX_PAGE_SIZE
-            if not listing.data or last:
-                break
-            page += 1
-    for number in sorted(wanted - found.keys()):
-        invoice = await client.invoices.find_by_number(number)
-        if invoice is not None:
-            found[number] = invoice
-    return found
-
-
-async def find_quotes(client: BooksClient, items: list[QuoteCreate]) -> dict[str, Quote]:
-    # The API cannot search quotes by number: list each customer's quotes instead.
-    by_customer: dict[str, set[str]] = {}
-    for item in items:
-        number, customer_id = _field(item, "quote_number"), _field(item, "customer_id")
-        if number is not None and customer_id is not None:
-            by_customer.setdefault(customer_id, set()).add(number)
-    found: dict[str, Quote] = {}
-    for customer_id, wanted in by_customer.items():
-        seen = 0
-        async for quote in client.quotes.iter(customer_id=customer_id):
-            if quote.quote_number in wanted:
-                found[quote.quote_number] = quote
-                seen += 1
-                if seen == len(wanted):
-                    break
-    return found

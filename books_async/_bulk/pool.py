@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
 from books_async._bulk.outcomes import FATAL, unknown
-from books_async._bulk.results import BulkResult, Outcomes, Progress, check_concurrency
+from books_async._bulk.results import BulkResult, Outcomes, Progress, check_concurrency, check_progress
 from books_async._exceptions import BooksError
 
 __all__ = ["fan_out_writes", "nothing_to_prepare", "run_pool"]
@@ -90,6 +90,7 @@ async def fan_out_writes(
     interrupted while its write was under way.
     """
     check_concurrency(concurrency)
+    check_progress(progress)
     if items and not (stop is not None and stop.is_set()):
         try:
             await prepare()

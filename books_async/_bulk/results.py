@@ -6,7 +6,8 @@ Public through :mod:`books_async.bulk`; here so that the job modules (``bulk``, 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterable, Sequence
+import inspect
+from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import Generic, TypeVar
 
 import attrs
@@ -14,7 +15,15 @@ import attrs
 from books_async._bulk.outcomes import attach_partial
 from books_async._exceptions import BooksError, ConfigurationError, OutcomeUnknownError, WriteAcceptedError
 
-__all__ = ["BulkResult", "Outcomes", "Progress", "Settled", "check_concurrency", "check_positive"]
+__all__ = [
+    "BulkResult",
+    "Outcomes",
+    "Progress",
+    "Settled",
+    "check_concurrency",
+    "check_positive",
+    "check_progress",
+]
 
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
@@ -32,6 +41,9 @@ class BulkResult(Generic[T_co]):
     """
 
     results: tuple[T_co | BooksError | None, ...]
+    existing: frozenset[int] = attrs.field(default=frozenset(), kw_only=True)
+    """The input indexes of items that were not created because their number was already stored, by a
+    document matching the draft (a rerun of a job): their values are the stored documents."""
 
     @property
     def total(self) -> int:
@@ -69,6 +81,11 @@ class BulkResult(Generic[T_co]):
         return sum(1 for r in self.results if r is not None and not isinstance(r, BooksError))
 
     @property
+    def created(self) -> int:
+        """How many items succeeded by being created now (``succeeded`` minus those already stored)."""
+        return self.succeeded - len(self.existing)
+
+    @property
     def failed(self) -> int:
         """How many items failed."""
         return sum(1 for r in self.results if isinstance(r, BooksError))
@@ -85,8 +102,9 @@ class BulkResult(Generic[T_co]):
 
     def __repr__(self) -> str:
         # Never the values: a result can hold 10,000 invoices.
+        existed = f" existing={len(self.existing)}" if self.existing else ""
         return (
-            f"<BulkResult total={self.total} succeeded={self.succeeded} failed={self.failed} "
+            f"<BulkResult total={self.total} succeeded={self.succeeded}{existed} failed={self.failed} "
             f"cancelled={self.cancelled}>"
         )
 
@@ -108,30 +126,56 @@ class Settled(Generic[I_co, T_co]):
     """Items settled so far, this one included."""
     total: int
     """Items given."""
+    existed: bool = False
+    """The item was not created: its number was already stored, by a document matching it (a rerun); the
+    outcome is the stored document."""
 
 
 Progress = Callable[[Settled[I, T]], object]
-"""``progress(settled)``: called once per item, succeeded or failed, as each settles."""
+"""``progress(settled)``: a plain function, called on the event loop once per item as each settles."""
+
+
+def check_progress(progress: object) -> None:
+    """Refuse, before any request, a ``progress`` that cannot be called as a plain function."""
+    if progress is None:
+        return
+    if not callable(progress):
+        raise ConfigurationError(f"progress must be a callable taking a Settled; got {progress!r}.")
+    if inspect.iscoroutinefunction(progress) or inspect.iscoroutinefunction(
+        getattr(progress, "__call__", None)  # noqa: B004  # an object whose __call__ is async
+    ):
+        raise ConfigurationError(
+            "progress must be a plain function: it is called on the event loop as each item settles, and "
+            "never awaited. To do async work per item, put the Settled on an asyncio.Queue and consume it "
+            "in a task of your own."
+        )
 
 
 class Outcomes(Generic[I, T]):
     """Collects per-item outcomes while a job runs, and calls the progress callback."""
 
     def __init__(self, items: Sequence[I], progress: Progress[I, T] | None) -> None:
+        check_progress(progress)
         self.items = items
         self.slots: list[T | BooksError | None] = [None] * len(items)
+        self.existed: set[int] = set()
         self.done = 0
         self._progress = progress
 
-    def settle(self, index: int, outcome: T | BooksError) -> None:
+    def settle(self, index: int, outcome: T | BooksError, *, existed: bool = False) -> None:
         self.slots[index] = outcome
+        if existed:
+            self.existed.add(index)
         self._report(index, outcome)
 
-    def settle_all(self, outcomes: Iterable[tuple[int, T | BooksError]]) -> None:
+    def settle_all(
+        self, outcomes: Iterable[tuple[int, T | BooksError]], *, existed: Collection[int] = ()
+    ) -> None:
         """Settle several items at once: all are recorded before ``progress`` hears of the first."""
         settled = list(outcomes)
         for index, outcome in settled:
             self.slots[index] = outcome
+        self.existed.update(i for i, _ in settled if i in existed)
         for index, outcome in settled:
             self._report(index, outcome)
 
@@ -139,9 +183,22 @@ class Outcomes(Generic[I, T]):
         self.done += 1
         if self._progress is not None:
             item = self.items[index]
-            self._progress(
-                Settled(index=index, item=item, outcome=outcome, done=self.done, total=len(self.items))
+            settled = Settled(
+                index=index,
+                item=item,
+                outcome=outcome,
+                done=self.done,
+                total=len(self.items),
+                existed=index in self.existed,
             )
+            answer = self._progress(settled)
+            if inspect.isawaitable(answer):
+                if inspect.iscoroutine(answer):
+                    answer.close()  # never awaited: closed here, not warned about at garbage collection
+                raise TypeError(
+                    "progress returned an awaitable: it is called as a plain function and never awaited. "
+                    "Pass a plain function (put the Settled on an asyncio.Queue for async work)."
+                )
 
     def settle_quietly(self, index: int, outcome: T | BooksError) -> None:
         """Settle an item while a bug is already on its way out: a second one from ``progress`` is dropped."""
@@ -149,7 +206,7 @@ class Outcomes(Generic[I, T]):
             self.settle(index, outcome)
 
     def result(self) -> BulkResult[T]:
-        return BulkResult(tuple(self.slots))
+        return BulkResult(tuple(self.slots), existing=frozenset(self.existed))
 
     def interrupted(self, bug: Exception) -> Exception:
         """``bug``, carrying the partial result: what a job that met a bug raises."""
