@@ -66,7 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         return _fail(str(exc), EXIT_USAGE)
     except BooksError as exc:
-        return _fail(*explain(exc, base_url=_shown_url(args)))
+        return _fail(*_explained(exc, args))
     except OSError as exc:  # the local disk (full, read-only, a missing directory)
         return _fail(_first_line(exc))
     except ExceptionGroup as group:
@@ -78,7 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if isinstance(leaf, BrokenPipeError):
             return reader_gone()
         if isinstance(leaf, BooksError):
-            return _fail(*explain(leaf, base_url=_shown_url(args)))
+            return _fail(*_explained(leaf, args))
         return _fail(_first_line(leaf))
 
 
@@ -150,11 +150,21 @@ def _doctor_command(args: argparse.Namespace, output: Output) -> int:
     )
 
 
-def _shown_url(args: argparse.Namespace) -> str:
+def _explained(exc: BooksError, args: argparse.Namespace) -> tuple[str, int]:
+    """The line and exit status for ``exc``; the demo's own sandbox needs no hint about flags."""
+    if args.command == "demo":
+        return _first_line(exc), 1
     from books_async._client import DEFAULT_BASE_URL
     from books_async._logging import redact_url
 
-    return redact_url(getattr(args, "base_url", None) or os.environ.get("BOOKS_BASE_URL") or DEFAULT_BASE_URL)
+    url = redact_url(args.base_url or os.environ.get("BOOKS_BASE_URL") or DEFAULT_BASE_URL)
+    missing = ""
+    if getattr(args, "id", None) is not None:
+        missing = (
+            f"no {args.resource.noun} {args.id} in this organisation (404): "
+            f"`{PROG} {args.resource.name} list` shows their ids."
+        )
+    return explain(exc, base_url=url, missing=missing)
 
 
 def _first_leaf(exc: BaseException) -> BaseException:

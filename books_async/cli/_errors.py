@@ -54,8 +54,11 @@ def _details(exc: ValidationError | InvalidRequestError) -> str:
     return "; ".join(str(d) for d in exc.details[:5]) + (" ..." if len(exc.details) > 5 else "")
 
 
-def explain(exc: BooksError, *, base_url: str) -> tuple[str, int]:
-    """The one line to print for ``exc`` and the exit status (1 for the API, 2 for settings and input)."""
+def explain(exc: BooksError, *, base_url: str, missing: str = "") -> tuple[str, int]:
+    """The one line to print for ``exc`` and the exit status (1 for the API, 2 for settings and input).
+
+    ``missing`` is the whole line for a 404, when the command knows what was missing (``get ID``).
+    """
     if isinstance(exc, ConfigurationError):
         message = _one_line(exc)
         if "base_url" in message:
@@ -63,6 +66,8 @@ def explain(exc: BooksError, *, base_url: str) -> tuple[str, int]:
         return message, EXIT_USAGE
     if isinstance(exc, InvalidRequestError):
         return f"{_one_line(exc)} {_details(exc)}".strip(), EXIT_USAGE
+    if isinstance(exc, NotFoundError) and missing:
+        return missing, EXIT_API
     return _api_hint(exc, base_url), EXIT_API
 
 
