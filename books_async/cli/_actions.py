@@ -121,7 +121,10 @@ def _safe_name(text: str) -> str:
 
 
 async def _pdf(resource: _Operations, res: Resource, args: argparse.Namespace, output: Output) -> int:
-    target: str = args.output or f"{res.noun}-{_safe_name(args.id)}.pdf"
+    default_name = f"{res.noun}-{_safe_name(args.id)}.pdf"
+    target: str = args.output or default_name
+    if target != "-" and Path(target).is_dir():  # noqa: ASYNC240  # one stat, before any request
+        target = str(Path(target) / default_name)
     if target == "-" and output.out.isatty():
         raise UsageError(
             "a PDF would garble the terminal: pass -o FILE, or redirect stdout (-o - > file.pdf)."

@@ -280,7 +280,7 @@ def _add_document_actions(
         "--output",
         default=None,
         metavar="FILE",
-        help=f"where to write it, - for stdout (default: ./{res.noun}-ID.pdf)",
+        help=f"file or directory to write it to, - for stdout (default: ./{res.noun}-ID.pdf)",
     )
     pdf.set_defaults(action_handler="pdf", resource=res)
 
