@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import os
 import shlex
@@ -165,8 +166,10 @@ async def test_get_prints_the_invoice_with_exact_money(books: BooksClient, sandb
     assert str(document["total"]) == str(expected.total)
 
 
-async def test_pdf_writes_a_real_pdf_file(books: BooksClient, sandbox: Sandbox, tmp_path: Path) -> None:
-    """`invoices pdf ID -o FILE` writes a PDF that opens, and says where it went."""
+async def test_pdf_writes_a_real_pdf_file_or_stdout(
+    books: BooksClient, sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """`invoices pdf ID -o FILE` writes a PDF that opens and says where; `-o -` sends the same to stdout."""
     (invoice_id,) = await make_invoices(books, sandbox, 1)
     target = tmp_path / "invoice.pdf"
     ran = await cli("invoices", "pdf", invoice_id, "-o", str(target), env=account_env(sandbox))
@@ -174,6 +177,21 @@ async def test_pdf_writes_a_real_pdf_file(books: BooksClient, sandbox: Sandbox, 
     assert str(target) in ran.out
     assert len(pypdf.PdfReader(target).pages) >= 1
     assert names_in(tmp_path) == ["invoice.pdf"]  # no temp file left behind
+    process = await asyncio.create_subprocess_exec(
+        *CLI,
+        "invoices",
+        "pdf",
+        invoice_id,
+        "-o",
+        "-",
+        cwd=ROOT,
+        env=account_env(sandbox),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await process.communicate()
+    assert (process.returncode, err) == (0, b"")
+    assert len(pypdf.PdfReader(io.BytesIO(out)).pages) >= 1
 
 
 async def test_send_emails_the_invoice_to_the_address_given(books: BooksClient, sandbox: Sandbox) -> None:
