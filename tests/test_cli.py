@@ -70,8 +70,8 @@ async def test_invoices_list_prints_a_table(sandbox: Sandbox, capsys: pytest.Cap
 async def test_invoices_list_filters_and_prints_json_lines(
     sandbox: Sandbox, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """`--status draft --json` prints one wire-form JSON object per matching invoice."""
-    assert await run("invoices", "list", "--status", "draft", "--json") == 0
+    """`--status draft --jsonl` prints one wire-form JSON object per matching invoice."""
+    assert await run("invoices", "list", "--status", "draft", "--jsonl") == 0
     lines = capsys.readouterr().out.splitlines()
     assert [orjson.loads(line)["invoice_number"] for line in lines] == ["CLI/2", "CLI/1"]
     assert "_id" in orjson.loads(lines[0])
@@ -88,12 +88,12 @@ async def test_invoices_download_pdfs_writes_files_and_skips_complete_ones(
     assert "0 downloaded, 3 already there" in capsys.readouterr().out
 
 
-def test_missing_key_is_one_line_and_exit_1(
+def test_missing_key_is_one_line_and_exit_2(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Without BOOKS_API_KEY the command says how to fix it in one line, with no traceback."""
+    """Without BOOKS_API_KEY the command says how to fix it in one line (a usage error), with no traceback."""
     monkeypatch.delenv("BOOKS_API_KEY", raising=False)
-    assert main(["invoices", "list"]) == 1
+    assert main(["invoices", "list"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert "BOOKS_API_KEY" in err

@@ -1,78 +1,33 @@
-"""``books-async invoices …``: commands for a real account (key from ``BOOKS_API_KEY``)."""
+"""``books-async invoices download-pdfs``: every matching invoice's PDF into a directory, in parallel."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
-from books_async import NOT_GIVEN, BooksClient, _serde
+from books_async import BooksClient
 from books_async.cli._interrupt import GracefulStop
 from books_async.cli._output import Output
-from books_async.models import Invoice, InvoiceStatus
+from books_async.models import Invoice
 
-__all__ = ["download_pdfs", "list_invoices"]
-
-
-async def _matching(
-    books: BooksClient, status: str | None, search: str | None, limit: int | None
-) -> list[Invoice]:
-    found: list[Invoice] = []
-    async for invoice in books.invoices.iter(
-        status=InvoiceStatus(status) if status is not None else NOT_GIVEN,
-        search=search if search else NOT_GIVEN,
-    ):
-        found.append(invoice)
-        if limit is not None and len(found) >= limit:
-            break
-    return found
+__all__ = ["download_pdfs"]
 
 
-async def list_invoices(
-    books: BooksClient,
-    output: Output,
-    *,
-    status: str | None,
-    search: str | None,
-    limit: int | None,
-    as_json: bool,
-) -> int:
-    """Print the matching invoices, newest first, as a table or as JSON lines (wire form)."""
-    invoices = await _matching(books, status, search, limit)
-    if as_json:
-        for invoice in invoices:
-            output.line(_serde.dumps(_serde.unstructure(invoice)).decode())
-        return 0
-    rows = [
-        [
-            inv.invoice_number,
-            _shown(inv.invoice_date),
-            _shown(inv.customer_name),
-            _shown(inv.status),
-            _shown(inv.total, "{:,.2f}"),
-            _shown(inv.balance_due, "{:,.2f}"),
-        ]
-        for inv in invoices
-    ]
-    output.table(
-        f"{len(rows)} invoice(s)",
-        ["number", "date", "customer", "status", "total", "balance"],
-        rows,
-        right={4, 5},
-    )
-    return 0
+async def _matching(books: BooksClient, filters: Mapping[str, object]) -> list[Invoice]:
+    return [invoice async for invoice in books.invoices.iter(**filters)]  # type: ignore[arg-type]
 
 
 async def download_pdfs(
     books: BooksClient,
     output: Output,
     *,
-    status: str | None,
-    search: str | None,
+    filters: Mapping[str, object],
     directory: Path,
     concurrency: int,
     overwrite: bool,
 ) -> int:
     """Download the PDF of every matching invoice into ``directory``; 0 when all are there, 130 if stopped."""
-    invoices = await _matching(books, status, search, None)
+    invoices = await _matching(books, filters)
     # Names known up front make --no-overwrite free: a complete file is skipped without a request.
     names = {inv.id: f"invoice-{inv.invoice_number.replace('/', '-')}.pdf" for inv in invoices}
     stop = GracefulStop(
@@ -98,8 +53,3 @@ async def download_pdfs(
     if stop.stopped:
         return 130
     return 0 if result.ok else 1
-
-
-def _shown(value: object, pattern: str = "{}") -> str:
-    # A key the live API left out reads as None (tolerant reading); the table shows a dash, not "None".
-    return "-" if value is None else pattern.format(value)

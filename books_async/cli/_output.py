@@ -1,4 +1,4 @@
-"""What the CLI prints: plain lines and tables, or rich ones and progress bars when ``rich`` is installed."""
+"""What the CLI prints: plain lines and tables (drawn by ``rich`` when installed); progress on a terminal."""
 
 from __future__ import annotations
 
@@ -15,15 +15,22 @@ __all__ = ["Output", "ProgressFn"]
 ProgressFn = Callable[["Settled[object, object]"], None]
 
 
+_CHUNK = 8192
+
+
 def _no_progress(settled: Settled[object, object]) -> None:
+    pass
+
+
+def _no_count(done: int, total: int) -> None:
     pass
 
 
 class Output:
     """Writes results to ``out`` and progress and warnings to ``err``.
 
-    On a terminal, with ``rich`` installed (the ``cli`` extra), tables are drawn and progress bars shown;
-    piped or captured output, or no ``rich``, gets plain aligned text that scripts can read, and no bars.
+    On a terminal, with ``rich`` installed (the ``cli`` extra), tables are drawn; piped or captured output,
+    or no ``rich``, gets plain aligned text that scripts can read. Progress goes to ``err`` on a terminal.
     """
 
     def __init__(self, out: TextIO | None = None, err: TextIO | None = None, *, plain: bool = False) -> None:
@@ -39,9 +46,21 @@ class Output:
                 self.rich = True
 
     def line(self, text: str = "") -> None:
-        """Print one line of results."""
-        self.out.write(text + "\n")
+        """Print one line of results (or a multi-line document); a closed pipe raises ``BrokenPipeError``."""
+        text += "\n"
+        # CPython drops the error of a large write that a reader leaving cut short (`| head`): written in
+        # chunks, the next one meets the closed pipe and raises, as the CLI's exit status needs.
+        for start in range(0, len(text), _CHUNK):
+            self.out.write(text[start : start + _CHUNK])
+            self.out.flush()
+
+    def binary(self, content: bytes) -> None:
+        """Write bytes (a PDF) to ``out``'s binary stream, in chunks as :meth:`line` does."""
         self.out.flush()
+        stream = self.out.buffer
+        for start in range(0, len(content), _CHUNK):
+            stream.write(content[start : start + _CHUNK])
+            stream.flush()
 
     def note(self, text: str) -> None:
         """Print a line of commentary (progress, warnings) to ``err``."""
@@ -86,17 +105,44 @@ class Output:
     @contextlib.contextmanager
     def progress(self, label: str, total: int) -> Iterator[ProgressFn]:
         """Show a progress bar for ``total`` items while the block runs; yields the callback to pass on."""
-        if not (self.rich and total and self.err.isatty()):  # rich, and both streams are terminals
-            yield _no_progress
-            return
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-        with Progress(*columns, console=Console(file=self.err), transient=True) as bar:
-            task = bar.add_task(label, total=total)
+        with self.counter(label) as update:
 
             def advance(settled: Settled[object, object]) -> None:
-                bar.update(task, completed=settled.done)
+                update(settled.done, total)
 
-            yield advance
+            yield advance if total else _no_progress
+
+    @contextlib.contextmanager
+    def counter(self, label: str) -> Iterator[Callable[[int, int], None]]:
+        """Show progress (``update(done, total)``) on ``err`` if it is a terminal; never in a pipe or log.
+
+        A bar with ``rich`` (the ``cli`` extra); otherwise one line rewritten in place.
+        """
+        if not self.err.isatty():
+            yield _no_count
+            return
+        try:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+        except ImportError:
+            yield from self._plain_counter(label)
+            return
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        with Progress(*columns, console=Console(file=self.err), transient=True) as bar:
+            task = bar.add_task(label, total=None)
+
+            def update(done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total)
+
+            yield update
+
+    def _plain_counter(self, label: str) -> Iterator[Callable[[int, int], None]]:
+        def update(done: int, total: int) -> None:
+            self.err.write(f"\r{label}: {done}/{total}")
+            self.err.flush()
+
+        try:
+            yield update
+        finally:
+            self.err.write("\r\033[K")  # clear the line: the bar is gone once the work is done
+            self.err.flush()
