@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from codegen import DEFAULT_OUT, DEFAULT_SPEC, CodegenError, drift, generate, write
+from codegen._schemas import generate_schemas
 
 
 def _shown(path: Path) -> str:
@@ -34,6 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out.resolve()
     try:
         files = generate(args.spec.resolve())
+        # The models' JSON schemas (books_async._pydantic reads them); lives in codegen._schemas.
+        files = {**files, **generate_schemas(args.spec.resolve())}
     except (CodegenError, OSError) as exc:
         print(f"codegen: {exc}", file=sys.stderr)  # a CLI's one line of output
         return 1
