@@ -103,7 +103,7 @@ def test_to_json_is_indented_by_two_by_default() -> None:
 
 @pytest.mark.parametrize("indent", [4, 0])
 def test_to_json_refuses_an_indent_it_cannot_write(indent: int) -> None:
-    """Only 2 and None are possible (the JSON writer indents by 2): anything else is a ValueError naming it."""
+    """Only 2 and None are possible (the JSON writer indents by 2): anything else is a ValueError."""
     with pytest.raises(ValueError, match="indent must be 2 or None"):
         ADDRESS.to_json(indent=indent)
 
@@ -176,7 +176,7 @@ async def test_to_dict_by_attribute_name_renames_nested_keys_and_keeps_values(bo
 
 
 def test_to_dict_writes_null_where_a_value_could_not_be_read() -> None:
-    """A value tolerant reading could not read stays in extra() but is not written back: the model has None."""
+    """A value that could not be read stays in extra() but is not written back: the model has None."""
     wire = _serde.unstructure(Pagination(page=1, limit=20, total=5, pages=1))
     assert isinstance(wire, dict)
     wire["limit"] = "twenty"
