@@ -41,7 +41,7 @@ _DECIMAL_STRING: Final = r"^[+-]?(?:\d+\.?\d*|\.\d+)$"
 
 def core_schema_for(cls: type[BooksModel], handler: GetCoreSchemaHandler) -> CoreSchema:
     """Return ``cls``'s core schema: our validator and serialiser, and its nested models' schemas."""
-    names = sorted(set(_refs(SCHEMAS.get(cls.__name__, {}))))
+    names = sorted(set(_refs(_spec_schema(cls))))
     nested = [handler.generate_schema(getattr(models, name)) for name in names]
     return core_schema.no_info_plain_validator_function(
         _validator(cls),
@@ -65,9 +65,15 @@ def json_schema_for(
     # applies each nested model's hook and returns a reference to its definition.
     generator = handler.generate_json_schema  # type: ignore[attr-defined]
     refs = {name: generator.generate_inner(item) for name, item in zip(names, items, strict=True)}
-    spec = SCHEMAS.get(cls.__name__, {"type": "object"})
-    rewritten = _rewrite(spec, refs, serialising=handler.mode == "serialization")
+    rewritten = _rewrite(_spec_schema(cls), refs, serialising=handler.mode == "serialization")
     return {"title": cls.__name__, **rewritten}
+
+
+def _spec_schema(cls: type[BooksModel]) -> Mapping[str, object]:
+    # By identity, not name: a subclass (or a hand-written model) may share a generated model's name.
+    if getattr(models, cls.__name__, None) is cls:
+        return SCHEMAS[cls.__name__]
+    return {"type": "object"}
 
 
 def _refs(node: object) -> Iterator[str]:
