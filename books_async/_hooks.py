@@ -256,10 +256,12 @@ def unstructure_date(value: date) -> str:
 
 
 def unstructure_datetime(value: datetime) -> str:
-    # The API writes UTC as "Z" (JavaScript's toISOString); we write it the same way.
+    # The API writes UTC as "Z" and milliseconds (JavaScript's toISOString); we write both the same way, so a
+    # timestamp read from it is written back as it came. Finer fractions are kept whole.
+    timespec = "milliseconds" if value.microsecond and not value.microsecond % 1000 else "auto"
     if value.utcoffset() == _ZERO:
-        return value.replace(tzinfo=None).isoformat() + "Z"
-    return value.isoformat()
+        return value.replace(tzinfo=None).isoformat(timespec=timespec) + "Z"
+    return value.isoformat(timespec=timespec)
 
 
 def unstructure_enum(value: object) -> object:

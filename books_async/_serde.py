@@ -42,6 +42,7 @@ from books_async._types import JSON
 __all__ = [
     "decode",
     "dumps",
+    "explain",
     "loads",
     "structure",
     "unstructure",
@@ -240,12 +241,14 @@ def _dumps_default(value: object) -> orjson.Fragment:
     raise TypeError(f"cannot write {type(value).__name__} as JSON")
 
 
-def dumps(obj: JSON) -> bytes:
-    """Serialise to compact JSON bytes, writing each ``Decimal``'s digits exactly.
+def dumps(obj: JSON, *, indent: bool = False) -> bytes:
+    """Serialise to compact JSON bytes (indented by 2 with ``indent``), each ``Decimal``'s digits exact.
 
     Raises:
         orjson.JSONEncodeError: (a ``TypeError``) a value is not JSON, or is a NaN/infinite Decimal.
     """
+    if indent:
+        return orjson.dumps(obj, default=_dumps_default, option=orjson.OPT_INDENT_2)
     return orjson.dumps(obj, default=_dumps_default)
 
 
@@ -320,7 +323,8 @@ def _error_lines(exc: BaseException, path: str, expected: object = None) -> Iter
         yield f"{what} at {path}"
 
 
-def _explain(exc: BaseException) -> str:
+def explain(exc: BaseException) -> str:
+    """Describe a structuring failure by its first paths, in wire keys, naming no value."""
     lines = list(_error_lines(exc, "$"))
     shown = "; ".join(lines[:3])
     return shown + (f" (and {len(lines) - 3} more)" if len(lines) > 3 else "")
@@ -352,6 +356,6 @@ def decode(raw: bytes | str, tp: object, *, where: str = "", strict: bool = Fals
         return (_strict_converter if strict else _converter).structure(data, _as_type(tp))
     except Exception as exc:  # whatever cattrs or a hook raised: described by path, then chained
         raise ResponseDecodeError(
-            f"{prefix}the response body does not match {_typeinfo.type_name(tp)}: {_explain(exc)}. "
+            f"{prefix}the response body does not match {_typeinfo.type_name(tp)}: {explain(exc)}. "
             "The API may have changed; upgrade books-async, or report it with this message."
         ) from exc

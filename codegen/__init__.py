@@ -2,13 +2,14 @@
 
 Models come from datamodel-code-generator's dataclass output rendered through our attrs template
 (`templates/models/dataclass.jinja2`); endpoint stubs come from our own Jinja2 templates
-(`templates/resources/`), rendered straight from the spec, and so does `params.py`, a TypedDict per
-request body (`templates/params/`). Ruff then removes unused imports, sorts imports and formats
-everything, so the output is byte-identical for the same spec and tool versions.
+(`templates/resources/`), rendered straight from the spec, and so do `params.py`, a TypedDict per
+request body (`templates/params/`), and `schemas.py`, each model's JSON schema (`templates/schemas/`).
+Ruff then removes unused imports, sorts imports and formats everything, so the output is
+byte-identical for the same spec and tool versions.
 
 The parts: `_common` (paths, header, names), `_reader` (spec → resources and operations), `_models`
-(the datamodel-code-generator run), `_stubs` and `_params` (Jinja2 rendering), `_files` (ruff, write,
-drift), `__main__` (the CLI).
+(the datamodel-code-generator run), `_stubs`, `_params` and `_schemas` (Jinja2 rendering), `_files`
+(ruff, write, drift), `__main__` (the CLI).
 
 `python -m codegen` writes the files; `python -m codegen --check` regenerates into a temporary
 directory and names every file that drifted, is missing or is extra.
@@ -25,6 +26,7 @@ import yaml
 from codegen._common import DEFAULT_OUT, DEFAULT_SPEC, CodegenError
 from codegen._files import drift, ruff, write
 from codegen._models import render_models
+from codegen._schemas import render_schemas
 from codegen._stubs import render_resources
 
 __all__ = ["DEFAULT_OUT", "DEFAULT_SPEC", "CodegenError", "drift", "generate", "write"]
@@ -42,6 +44,7 @@ def generate(spec_path: Path) -> dict[str, bytes]:
         work.mkdir()
         (out / "resources").mkdir(parents=True)
         (out / "models.py").write_text(render_models(spec_bytes, work), encoding="utf-8")
+        (out / "schemas.py").write_text(render_schemas(spec, spec_bytes), encoding="utf-8")
         for rel, text in render_resources(spec, spec_bytes).items():
             (out / rel).write_text(text, encoding="utf-8")
         ruff(out)

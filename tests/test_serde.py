@@ -301,11 +301,14 @@ def test_request_body_for_a_bulk_sequence_is_a_json_array() -> None:
 
 
 def test_datetimes_use_z_for_utc_and_keep_other_offsets() -> None:
-    """UTC is written as `Z` (as the API writes it); `Z` and offsets are read back to the same instant."""
+    """UTC is written as `Z`, whole milliseconds as 3 digits (as the API writes them); read back exactly."""
     ist = timezone(timedelta(hours=5, minutes=30))
     assert (
-        _serde.unstructure(datetime(2026, 1, 1, 12, 0, 0, 250000, tzinfo=UTC))
-        == "2026-01-01T12:00:00.250000Z"
+        _serde.unstructure(datetime(2026, 1, 1, 12, 0, 0, 250000, tzinfo=UTC)) == "2026-01-01T12:00:00.250Z"
+    )
+    assert (
+        _serde.unstructure(datetime(2026, 1, 1, 12, 0, 0, 250001, tzinfo=UTC))
+        == "2026-01-01T12:00:00.250001Z"
     )
     assert _serde.unstructure(datetime(2026, 1, 1, 17, 30, tzinfo=ist)) == "2026-01-01T17:30:00+05:30"
     assert _serde.structure("2026-01-01T12:00:00.000Z", datetime) == datetime(2026, 1, 1, 12, tzinfo=UTC)

@@ -5,33 +5,25 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
-import orjson
-
 from books_async import _serde
+from books_async._extra import BooksModel
 from books_async._types import JSON
 
 __all__ = ["document", "line", "wire"]
 
 
 def wire(model: object) -> JSON:
-    """The model (or list of models) as the API sends it: wire keys, ``Decimal`` money, absent keys out."""
-    return _serde.unstructure(model)
-
-
-def _exact(value: object) -> orjson.Fragment:
-    # The rule of the SDK's own writer: "f" keeps every digit of 1500.00 and never writes an exponent.
-    if isinstance(value, Decimal) and value.is_finite():
-        return orjson.Fragment(format(value, "f"))
-    raise TypeError(f"cannot write {type(value).__name__} as JSON")
+    """The model as the API sent it: wire keys, ``Decimal`` money, unknown keys the server sent kept."""
+    if isinstance(model, BooksModel):
+        return model.to_dict()
+    return _serde.unstructure(model)  # None (a page without pagination), or a list of models
 
 
 def document(data: JSON) -> str:
     """One indented JSON document (``--json``): readable, and ``jq`` or ``head`` can work line by line."""
-    return orjson.dumps(data, default=_exact, option=orjson.OPT_INDENT_2).decode()
+    return _serde.dumps(data, indent=True).decode()
 
 
 def line(data: JSON) -> str:
     """One compact JSON document on a single line (``--jsonl``)."""
-    return orjson.dumps(data, default=_exact).decode()
+    return _serde.dumps(data).decode()
