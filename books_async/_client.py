@@ -20,6 +20,7 @@ from books_async._config import (
     DEFAULT_MAX_RETRY_WAIT,
     DEFAULT_RATE_LIMIT,
     DEFAULT_TIMEOUT,
+    CallArgs,
     RateLimit,
     Timeout,
     as_timeout,
@@ -68,8 +69,10 @@ class BooksClient:
         limiter: a limiter to use instead, e.g. one shared by several keys of an organisation, or a
             :class:`books_async.limiters.RedisRateLimiter` shared by several processes. It brings its own
             quota: passing ``rate_limit`` too is a :class:`ConfigurationError`.
-        timeout: seconds for the whole call, or a :class:`Timeout`; any call can override it.
-        max_retries: retries after the first attempt, for 429s and, where safe, transient failures.
+        timeout: seconds for the whole call, or a :class:`Timeout`; any call (and :meth:`with_options`) can
+            override it.
+        max_retries: retries after the first attempt, for 429s and, where safe, transient failures; any
+            call can override it (``max_retries=``), as can :meth:`with_options`.
         max_retry_wait: a 429 asking for a longer wait than this raises :class:`RateLimitError` at once.
         auth_scheme: send the key as ``x-api-key`` (default) or as ``Authorization: Bearer``.
         session: an ``aiohttp.ClientSession`` to use; it stays yours and is not closed by :meth:`aclose`.
@@ -151,6 +154,10 @@ class BooksClient:
             max_response_bytes=max_response_bytes,
             sleep=self._sleep,
         )
+        self._bind(strict_responses)
+
+    def _bind(self, strict_responses: bool) -> None:
+        self._strict_responses = strict_responses
         self.invoices = Invoices(self._transport, strict_responses=strict_responses)
         self.quotes = Quotes(self._transport, strict_responses=strict_responses)
         self.customers = Customers(self._transport, strict_responses=strict_responses)
@@ -160,6 +167,36 @@ class BooksClient:
         self.validate = Validate(self._transport, strict_responses=strict_responses)
         self.mobile = Mobile(self._transport, strict_responses=strict_responses)
         self._bulk: Bulk | None = None
+
+    def with_options(
+        self,
+        *,
+        timeout: TimeoutArg = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        max_retry_wait: float | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | None = None,
+        strict_responses: bool | NotGiven = NOT_GIVEN,
+    ) -> BooksClient:
+        """A view of this client with other defaults, sharing its session, limiter, key and counters.
+
+        ``books.with_options(timeout=5, max_retries=0).invoices.get(id)``; this client is unchanged, and
+        any call can still override the view's settings. ``extra_headers`` go on every call of the view
+        (on top of the client's; auth headers cannot be set). Closing the view only stops it taking calls:
+        the session is the client's, closed by the client's :meth:`aclose`.
+
+        Raises:
+            ConfigurationError: a bad setting; raised here, before any I/O.
+        """
+        transport = self._transport.with_options(
+            timeout=timeout,
+            max_retries=max_retries,
+            max_retry_wait=max_retry_wait,
+            extra_headers=extra_headers,
+        )
+        view = object.__new__(type(self))
+        view._settings, view._transport = self._settings, transport
+        view._bind(self._strict_responses if isinstance(strict_responses, NotGiven) else strict_responses)
+        return view
 
     @property
     def bulk(self) -> Bulk:
@@ -179,6 +216,7 @@ class BooksClient:
         json: object = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
     ) -> object:
         """Send any call with this client's key, limiter, retries and errors; return the parsed JSON answer.
 
@@ -212,18 +250,20 @@ class BooksClient:
             except TypeError as exc:  # orjson's error; its message names the type, never the value
                 raise ConfigurationError(f"json cannot be written as JSON: {exc}.") from exc
         where = f"{verb} {path}"
+        call: CallArgs = {
+            "params": params,
+            "body": body,
+            "extra_headers": extra_headers,
+            "timeout": timeout,
+            "max_retries": max_retries,
+        }
         capture = raw_capture.get()
         if capture is not None and capture.response is None:
-            answer = await self._transport.request_raw(
-                verb, path, params=params, body=body, extra_headers=extra_headers, timeout=timeout
-            )
+            answer = await self._transport.request_raw(verb, path, **call)
             parse = functools.partial(parse_json, where=where)
             capture.response = RawResponse(answer.status, answer.headers, answer.content, parse, where)
             return None  # a placeholder: the with_raw_response wrapper returns the capture
-        raw = await self._transport.request(
-            verb, path, params=params, body=body, extra_headers=extra_headers, timeout=timeout
-        )
-        return parse_json(raw, where)
+        return parse_json(await self._transport.request(verb, path, **call), where)
 
     @functools.cached_property
     def with_raw_response(self) -> BooksClientWithRawResponse:

@@ -10,12 +10,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import cast
+from urllib.parse import urlsplit
 
 import orjson
 
 from books_async._body import TooLarge, UnreadableBody
+from books_async._config import Timeout
 from books_async._exceptions import (
     APIStatusError,
+    APITimeoutError,
     AuthenticationError,
     BooksError,
     ClientClosedError,
@@ -34,7 +37,7 @@ from books_async._exceptions import (
 from books_async._retry import NOT_PROCESSED_STATUSES, READ_ONLY_POSTS, parse_retry_after
 from books_async._session import Flight
 
-__all__ = ["ended_error", "outcome_unknown_error", "status_error", "unreadable_error"]
+__all__ = ["ended_error", "explain_timeout", "outcome_unknown_error", "status_error", "unreadable_error"]
 
 # Answers that are reads: an unreadable 2xx answer to anything else is a write that happened.
 _READ_METHODS = frozenset({"GET", "HEAD"})
@@ -69,6 +72,14 @@ _HINTS: dict[type[APIStatusError], str] = {
     ServerError: "The API failed; safe requests were already retried. Try again later.",
 }
 
+API_PREFIX = "/api/v1"
+PRODUCTION_URL = "https://techliftdigital.in/api/v1"
+
+# Collection paths whose POST creates: a 409 there is a unique value that already exists, not a state.
+_CREATES = frozenset(
+    {"/books/invoices", "/books/quotes", "/books/customers", "/books/products", "/books/services"}
+)
+
 
 def status_error(
     method: str,
@@ -89,9 +100,11 @@ def status_error(
     said = ""
     if isinstance(body, Mapping):
         error, message = body.get("error"), body.get("message")
-        said = ": ".join(str(part) for part in (error, message) if part)
+        said = ": ".join(str(part).strip() for part in (error, message) if part)
     url = base_url + path
-    text = f"{method} {path} -> {status}" + (f" {said}" if said else "") + "."
+    text = f"{method} {path} -> {status}" + (f" {said}" if said else "")
+    if not text.endswith((".", "!", "?")):  # the server's own message may end its sentence already
+        text += "."
     if 300 <= status < 400:
         location = headers.get("Location", "?")
         return APIStatusError(
@@ -132,8 +145,35 @@ def status_error(
             body_size=sent,
             refused_locally=False,
         )
-    message = _words(text, _HINTS.get(kind, ""), note)
-    return kind(message, status=status, body=body, method=method, url=url)
+    if kind is NotFoundError:
+        hint = _not_found_hint(body, base_url)
+    elif kind is ConflictError and method == "POST" and path in _CREATES:
+        hint = (
+            "Something this create must keep unique already exists in the organisation (an invoice or "
+            "quote number, a product SKU): send another, or look up the existing one (for an invoice, "
+            "books.invoices.find_by_number())."
+        )
+    else:
+        hint = _HINTS.get(kind, "")
+    return kind(_words(text, hint, note), status=status, body=body, method=method, url=url)
+
+
+def _not_found_hint(body: object, base_url: str) -> str:
+    """Tell "no such object" from "no such route": the latter is a wrong base URL far more often."""
+    # The API's 404 for a missing object is JSON; a router's 404 for a path it does not know is HTML or
+    # text ("Cannot GET /books/..."), and the production URL without /api/v1 reaches a web site.
+    prefix_missing = not urlsplit(base_url).path.rstrip("/").endswith(API_PREFIX)
+    if prefix_missing:
+        return (
+            f"The path was not found at all: base_url ({base_url}) looks wrong, as it does not end in "
+            f"{API_PREFIX}. The API's is {PRODUCTION_URL}."
+        )
+    if not isinstance(body, Mapping):
+        return (
+            f"The path was not found at all (the answer is not the API's): check base_url ({base_url}), and "
+            "that whatever is in front of the API routes this path to it."
+        )
+    return _HINTS[NotFoundError]
 
 
 def _words(*parts: str) -> str:
@@ -261,3 +301,22 @@ def ended_error(method: str, path: str, flight: Flight, *, base_url: str) -> Boo
         f"{method} {path}: the client was closed (aclose()) before this call finished, so it was "
         "stopped. Make the call again on an open client."
     )
+
+
+_LIMITS = {
+    "connect": "connecting took longer than Timeout.connect",
+    "read": "the server was silent for longer than Timeout.read",
+    "total": "the call, retries and their waits included, took longer than Timeout.total",
+}
+
+
+def explain_timeout(error: APITimeoutError, fired: str, limits: Timeout) -> APITimeoutError:
+    """``error`` with the limit that fired (``connect``, ``read`` or ``total``) and how to change it."""
+    seconds = {"connect": limits.connect, "read": limits.read, "total": limits.total}[fired]
+    explained = APITimeoutError(
+        f"{error} The {fired} limit fired: {_LIMITS[fired]} ({seconds}s). To allow longer, pass timeout= "
+        "(seconds, or a Timeout) to BooksClient(...), to this one call, or to books.with_options(...).",
+        request_sent=error.request_sent,
+    )
+    explained.__cause__ = error.__cause__
+    return explained

@@ -10,6 +10,7 @@ method and the status that arrived decide what the caller is told (``_status``).
 from __future__ import annotations
 
 import asyncio
+import copy
 import functools
 import math
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -38,7 +39,13 @@ from books_async._logging import redact_url
 from books_async._logging import transport_log as log
 from books_async._retry import RetryPolicy, is_idempotent
 from books_async._session import CLOSE_GRACE, Flight, SessionKeeper
-from books_async._status import ended_error, outcome_unknown_error, status_error, unreadable_error
+from books_async._status import (
+    ended_error,
+    explain_timeout,
+    outcome_unknown_error,
+    status_error,
+    unreadable_error,
+)
 from books_async._stream import ByteStream
 from books_async._types import NOT_GIVEN, NotGiven, TimeoutArg
 from books_async._wire import MAX_BODY_BYTES, USER_AGENT, encode_query, merge_headers, normalise_base_url
@@ -108,6 +115,8 @@ class Transport:
         self.max_response_bytes = max_response_bytes
         """The largest answer read into memory; reading stops there."""
         self._sessions = SessionKeeper(session, connect_timeout=timeout.connect)
+        self._view_closed: bool | None = None
+        """None for the client's own transport; for a view, whether the view was closed."""
         self._use_headers({"Accept": "application/json", "User-Agent": USER_AGENT})
 
     def _use_headers(self, headers: dict[str, str]) -> None:
@@ -132,8 +141,8 @@ class Transport:
 
     @property
     def closed(self) -> bool:
-        """Whether :meth:`aclose` was called."""
-        return self._sessions.closed
+        """Whether :meth:`aclose` was called (on this view, or on the client all views share)."""
+        return bool(self._view_closed) or self._sessions.closed
 
     async def aclose(self, grace: float = CLOSE_GRACE) -> None:
         """Close the client; close the session if we made it. Idempotent.
@@ -141,8 +150,35 @@ class Transport:
         Calls in flight get up to ``grace`` seconds to finish. Those still running then are ended: a POST
         that may have reached the API raises :class:`OutcomeUnknownError` (:class:`WriteAcceptedError` once
         its 2xx status arrived), anything else :class:`ClientClosedError`, and so does a stream's body.
+        A view (:meth:`with_options`) only stops taking calls: the session and its calls are the client's.
         """
-        await self._sessions.aclose(grace)
+        if self._view_closed is None:
+            await self._sessions.aclose(grace)
+        else:
+            self._view_closed = True
+
+    def with_options(
+        self,
+        *,
+        timeout: TimeoutArg = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        max_retry_wait: float | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> Transport:
+        """A view with other defaults sharing this one's session, limiter, credentials and counters.
+
+        Raises:
+            ConfigurationError: a bad setting, or ``extra_headers`` naming an auth header.
+        """
+        view = copy.copy(self)
+        view._view_closed = False
+        view._timeout = self._resolve_timeout(timeout)
+        view.retry = self._resolve_retry(max_retries)
+        if not isinstance(max_retry_wait, NotGiven):
+            view.retry = attrs.evolve(view.retry, max_retry_wait=max_retry_wait)
+        if extra_headers:
+            view._use_headers(merge_headers(self._headers, extra_headers))
+        return view
 
     def _resolve_timeout(self, timeout: TimeoutArg) -> Timeout:
         if timeout is NOT_GIVEN:
@@ -202,28 +238,39 @@ class Transport:
             self._sessions.streams.discard(body._response)
             self._sessions.settle()
 
-    async def _body_of(self, response: aiohttp.ClientResponse, method: str, path: str) -> bytes:
-        return await read_body(response, self.max_response_bytes, self._body_failure(response, method, path))
+    async def _body_of(
+        self, response: aiohttp.ClientResponse, method: str, path: str, limits: Timeout
+    ) -> bytes:
+        failed = self._body_failure(response, method, path, limits)
+        return await read_body(response, self.max_response_bytes, failed)
 
-    async def _answer_of(self, response: aiohttp.ClientResponse, method: str, path: str) -> RawAnswer:
-        return RawAnswer(response.status, response.headers, await self._body_of(response, method, path))
+    async def _answer_of(
+        self, response: aiohttp.ClientResponse, method: str, path: str, limits: Timeout
+    ) -> RawAnswer:
+        return RawAnswer(
+            response.status, response.headers, await self._body_of(response, method, path, limits)
+        )
 
-    async def _open_stream(self, response: aiohttp.ClientResponse, method: str, path: str) -> ByteStream:
+    async def _open_stream(
+        self, response: aiohttp.ClientResponse, method: str, path: str, limits: Timeout
+    ) -> ByteStream:
         self._sessions.streams.add(response)
-        failed = self._body_failure(response, method, path)
+        failed = self._body_failure(response, method, path, limits)
         return ByteStream(response, failed, self.base_url + path, method, path)
 
     def _body_failure(
-        self, response: aiohttp.ClientResponse, method: str, path: str
+        self, response: aiohttp.ClientResponse, method: str, path: str, limits: Timeout
     ) -> Callable[[BaseException], BooksError]:
-        return functools.partial(self._failed, phase="body", method=method, path=path, status=response.status)
+        return functools.partial(
+            self._failed, phase="body", method=method, path=path, status=response.status, limits=limits
+        )
 
     async def _call(
         self,
         method: str,
         path: str,
         call: CallArgs,
-        on_success: Callable[[aiohttp.ClientResponse, str, str], Awaitable[T]],
+        on_success: Callable[[aiohttp.ClientResponse, str, str, Timeout], Awaitable[T]],
         *,
         stream: bool = False,
     ) -> T:
@@ -247,8 +294,12 @@ class Transport:
         retry = self._resolve_retry(call.get("max_retries", NOT_GIVEN))
         query = encode_query(call.get("params"))
         sessions = self._sessions
-        if sessions.closed:
-            raise ClientClosedError("This BooksClient is closed; create a new one.")
+        if self.closed:
+            raise ClientClosedError(
+                "This BooksClient is closed; create a new one."
+                if sessions.closed
+                else "This view of the client (with_options) is closed; the client it came from is not."
+            )
         idempotent = is_idempotent(method, path)
         flight = Flight(posted=not idempotent)
         task = asyncio.current_task()
@@ -278,7 +329,7 @@ class Transport:
         headers: dict[str, str],
         limits: Timeout,
         retry: RetryPolicy,
-        on_success: Callable[[aiohttp.ClientResponse, str, str], Awaitable[T]],
+        on_success: Callable[[aiohttp.ClientResponse, str, str, Timeout], Awaitable[T]],
         stream: bool,
         flight: Flight,
         idempotent: bool,
@@ -299,16 +350,14 @@ class Transport:
             flight.sent, flight.status = False, None
             try:
                 if remaining <= 0:
-                    raise APITimeoutError(f"{method} {path}: the call's {limits.total}s deadline passed.")
+                    passed = APITimeoutError(f"{method} {path}: the call's {limits.total}s deadline passed.")
+                    raise explain_timeout(passed, "total", limits)
                 session = await sessions.session_for(loop)
-                client_timeout = aiohttp.ClientTimeout(
-                    total=None if math.isinf(remaining) else remaining,
-                    sock_connect=limits.connect,
-                    sock_read=limits.read,
-                )
                 sessions.requests_sent += 1
                 flight.sent = True
-                response = await self._send(session, method, url, path, query, body, headers, client_timeout)
+                response = await self._send(
+                    session, method, url, path, query, body, headers, limits, remaining
+                )
                 # The server saw this request before its answer reached us, so a slot counted from now is
                 # exact (see _limiter). Attempts that got no answer are not released: they may yet arrive.
                 self._release()
@@ -317,8 +366,8 @@ class Transport:
                 try:
                     if status < 300:
                         log.debug("%s %s -> %d (attempt %d)", method, path, status, attempt + 1)
-                        return await on_success(response, method, path)
-                    raw = await self._body_of(response, method, path)
+                        return await on_success(response, method, path, limits)
+                    raw = await self._body_of(response, method, path, limits)
                 except UnreadableBody as unreadable:
                     broken = unreadable
                 finally:
@@ -364,7 +413,8 @@ class Transport:
         query: dict[str, str] | None,
         body: bytes | None,
         headers: dict[str, str],
-        client_timeout: aiohttp.ClientTimeout,
+        limits: Timeout,
+        remaining: float,
     ) -> aiohttp.ClientResponse:
         failure: BooksError | None = None
         cancelled: tuple[object, ...] = ()
@@ -383,7 +433,11 @@ class Transport:
                     if headers is self._json_headers
                     else self._credentials.sign(headers)
                 ),
-                timeout=client_timeout,
+                timeout=aiohttp.ClientTimeout(
+                    total=None if math.isinf(remaining) else remaining,
+                    sock_connect=limits.connect,
+                    sock_read=limits.read,
+                ),
                 allow_redirects=False,
                 raise_for_status=False,
                 middlewares=self._sessions.middlewares,
@@ -391,7 +445,7 @@ class Transport:
         except asyncio.CancelledError as exc:
             cancelled = exc.args
         except TRANSPORT_ERRORS as exc:
-            failure = self._failed(exc, phase="send", method=method, path=path, status=None)
+            failure = self._failed(exc, phase="send", method=method, path=path, status=None, limits=limits)
         if failure is not None:
             raise failure
         # A fresh CancelledError, raised outside aiohttp's frames: their locals hold the request headers, and
@@ -399,7 +453,7 @@ class Transport:
         raise asyncio.CancelledError(*cancelled)
 
     def _failed(
-        self, exc: BaseException, *, phase: Phase, method: str, path: str, status: int | None
+        self, exc: BaseException, *, phase: Phase, method: str, path: str, status: int | None, limits: Timeout
     ) -> BooksError:
         """The error for ``exc``, met by an attempt of ``method path``; raise it outside the ``except``."""
         error = translate(
@@ -419,4 +473,13 @@ class Transport:
             )
             closed.__cause__ = error.__cause__
             return closed
+        if isinstance(error, APITimeoutError):
+            fired = (
+                "connect"
+                if isinstance(exc, aiohttp.ConnectionTimeoutError)
+                else "read"
+                if isinstance(exc, aiohttp.SocketTimeoutError)
+                else "total"
+            )
+            return explain_timeout(error, fired, limits)
         return error

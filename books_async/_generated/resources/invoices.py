@@ -61,6 +61,7 @@ class InvoicesResource(Resource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, object] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
     ) -> InvoiceList:
         """List invoices, newest first.
 
@@ -76,6 +77,7 @@ class InvoicesResource(Resource):
             extra_headers=extra_headers,
             extra_query=extra_query,
             timeout=timeout,
+            max_retries=max_retries,
         )
 
     def iter(
@@ -86,6 +88,7 @@ class InvoicesResource(Resource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, object] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
     ) -> AsyncIterator[Invoice]:
         """Yield every matching `Invoice` once, following `list()`'s pages until the last.
 
@@ -101,6 +104,7 @@ class InvoicesResource(Resource):
                 extra_headers=extra_headers,
                 extra_query=extra_query,
                 timeout=timeout,
+                max_retries=max_retries,
             )
         )
 
@@ -114,6 +118,7 @@ class InvoicesResource(Resource):
         extra_query: Mapping[str, object] | None = None,
         extra_body: Mapping[str, object] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
     ) -> Invoice: ...
     @overload
     async def create(
@@ -125,6 +130,7 @@ class InvoicesResource(Resource):
         extra_query: Mapping[str, object] | None = None,
         extra_body: Mapping[str, object] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
     ) -> builtins.list[Invoice]: ...
     async def create(
         self,
@@ -135,6 +141,7 @@ class InvoicesResource(Resource):
         extra_query: Mapping[str, object] | None = None,
         extra_body: Mapping[str, object] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
     ) -> Invoice | builtins.list[Invoice]:
         """Create one invoice, or many in one request (bulk).
 
@@ -155,6 +162,7 @@ class InvoicesResource(Resource):
             extra_query=extra_query,
             extra_body=extra_body,
             timeout=timeout,
+            max_retries=max_retries,
         )
         return cast(Invoice | builtins.list[Invoice], answer)
 
@@ -167,6 +175,7 @@ class InvoicesResource(Resource):
         extra_query: Mapping[str, object] | None = None,
         extra_body: Mapping[str, object] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
     ) -> BulkActionResult:
         """Delete, or change the status of, many invoices at once.
 
@@ -183,6 +192,7 @@ class InvoicesResource(Resource):
             extra_query=extra_query,
             extra_body=extra_body,
             timeout=timeout,
+            max_retries=max_retries,
         )
 
     async def get(
@@ -193,6 +203,7 @@ class InvoicesResource(Resource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, object] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
     ) -> Invoice:
         """Retrieve one invoice with its lines, totals and payments."""
         return await self._request(
@@ -202,6 +213,7 @@ class InvoicesResource(Resource):
             extra_headers=extra_headers,
             extra_query=extra_query,
             timeout=timeout,
+            max_retries=max_retries,
         )
 
     async def delete(
@@ -212,6 +224,7 @@ class InvoicesResource(Resource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, object] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
     ) -> None:
         """Permanently remove an invoice.
 
@@ -224,6 +237,7 @@ class InvoicesResource(Resource):
             extra_headers=extra_headers,
             extra_query=extra_query,
             timeout=timeout,
+            max_retries=max_retries,
         )
 
     async def update(
@@ -236,6 +250,7 @@ class InvoicesResource(Resource):
         extra_query: Mapping[str, object] | None = None,
         extra_body: Mapping[str, object] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
     ) -> Invoice:
         """Change an invoice's status, notes or terms.
 
@@ -252,6 +267,7 @@ class InvoicesResource(Resource):
             extra_query=extra_query,
             extra_body=extra_body,
             timeout=timeout,
+            max_retries=max_retries,
         )
 
     async def pdf(
@@ -262,6 +278,7 @@ class InvoicesResource(Resource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, object] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
     ) -> bytes:
         """Download the invoice as a PDF tax invoice."""
         return await self._request_bytes(
@@ -270,6 +287,7 @@ class InvoicesResource(Resource):
             extra_headers=extra_headers,
             extra_query=extra_query,
             timeout=timeout,
+            max_retries=max_retries,
         )
 
     def _pdf_stream(
@@ -291,6 +309,7 @@ class InvoicesResource(Resource):
         extra_query: Mapping[str, object] | None = None,
         extra_body: Mapping[str, object] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
     ) -> EmailReceipt:
         """E-mail the invoice PDF to the customer.
 
@@ -307,6 +326,7 @@ class InvoicesResource(Resource):
             extra_query=extra_query,
             extra_body=extra_body,
             timeout=timeout,
+            max_retries=max_retries,
         )
 
     async def record_payment(
@@ -319,6 +339,7 @@ class InvoicesResource(Resource):
         extra_query: Mapping[str, object] | None = None,
         extra_body: Mapping[str, object] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
     ) -> PaymentRecorded:
         """Record a payment against an invoice.
 
@@ -336,6 +357,7 @@ class InvoicesResource(Resource):
             extra_query=extra_query,
             extra_body=extra_body,
             timeout=timeout,
+            max_retries=max_retries,
         )
 
 

@@ -10,7 +10,7 @@ from functools import cached_property
 from books_async._generated.models import SessionContext, ValidateRequest, ValidateResult
 from books_async._resource import Resource
 from books_async._response import raw_response
-from books_async._types import NOT_GIVEN, TimeoutArg
+from books_async._types import NOT_GIVEN, NotGiven, TimeoutArg
 
 __all__ = ["ValidateResource", "ValidateResourceWithRawResponse"]
 
@@ -34,6 +34,7 @@ class ValidateResource(Resource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, object] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
     ) -> SessionContext:
         """Tell which organisation and key this session acts as."""
         return await self._request(
@@ -43,6 +44,7 @@ class ValidateResource(Resource):
             extra_headers=extra_headers,
             extra_query=extra_query,
             timeout=timeout,
+            max_retries=max_retries,
         )
 
     async def check(
@@ -54,6 +56,7 @@ class ValidateResource(Resource):
         extra_query: Mapping[str, object] | None = None,
         extra_body: Mapping[str, object] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
     ) -> ValidateResult:
         """Pre-validate an invoice, customer, quote, product or service payload without saving it.
 
@@ -72,6 +75,7 @@ class ValidateResource(Resource):
             extra_query=extra_query,
             extra_body=extra_body,
             timeout=timeout,
+            max_retries=max_retries,
         )
 
 
