@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     import aiohttp
 
     from books_async.bulk import Bulk
+    from books_async.limiters._aiolimiter import AsyncLimiterLike
 
 __all__ = ["DEFAULT_BASE_URL", "BooksClient", "BooksClientWithRawResponse"]
 
@@ -67,8 +68,10 @@ class BooksClient:
         rate_limit: the quota to stay under (default 100 a minute); ``None`` turns client-side limiting off.
             Clients in one process with the same key share one limiter.
         limiter: a limiter to use instead, e.g. one shared by several keys of an organisation, or a
-            :class:`books_async.limiters.RedisRateLimiter` shared by several processes. It brings its own
-            quota: passing ``rate_limit`` too is a :class:`ConfigurationError`.
+            :class:`books_async.limiters.RedisRateLimiter` shared by several processes, or an
+            ``aiolimiter.AsyncLimiter`` (given a pause for 429s, see
+            :class:`books_async.limiters.AiolimiterAdapter`). It brings its own quota: passing
+            ``rate_limit`` too is a :class:`ConfigurationError`.
         timeout: seconds for the whole call, or a :class:`Timeout`; any call (and :meth:`with_options`) can
             override it.
         max_retries: retries after the first attempt, for 429s and, where safe, transient failures; any
@@ -108,7 +111,7 @@ class BooksClient:
         *,
         base_url: str | None = None,
         rate_limit: RateLimit | NotGiven | None = NOT_GIVEN,
-        limiter: Limiter | None = None,
+        limiter: Limiter | AsyncLimiterLike | None = None,
         timeout: float | Timeout = DEFAULT_TIMEOUT,
         max_retries: int = DEFAULT_MAX_RETRIES,
         max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT,
@@ -138,6 +141,8 @@ class BooksClient:
                 "Pass rate_limit= or limiter=, not both: a limiter= brings its own quota "
                 "(e.g. SlidingWindowLimiter(RateLimit(100, 60.0)))."
             )
+        if limiter is not None and not isinstance(limiter, Limiter):
+            limiter = _adopt_limiter(limiter)
         if limiter is None:
             quota = DEFAULT_RATE_LIMIT if isinstance(rate_limit, NotGiven) else rate_limit
             limiter = NoLimiter() if quota is None else limiter_for_key(key.reveal(), quota)
@@ -324,6 +329,18 @@ class BooksClient:
         if s is None:
             return "<BooksClient (not constructed)>"
         return f"<BooksClient base_url={s.base_url!r} auth={s.auth_scheme} key=[redacted]>"
+
+
+def _adopt_limiter(limiter: object) -> Limiter:
+    from books_async.limiters._aiolimiter import adapt_aiolimiter  # only for a limiter= of another kind
+
+    adapted = adapt_aiolimiter(limiter)
+    if adapted is None:
+        raise ConfigurationError(
+            "limiter= must be a books_async Limiter (async acquire() and penalise(retry_after)) or an "
+            f"aiolimiter.AsyncLimiter; got {type(limiter).__name__}."
+        )
+    return adapted
 
 
 class BooksClientWithRawResponse:
