@@ -7,6 +7,7 @@ import functools
 import math
 import os
 from collections.abc import Mapping
+from ssl import CERT_NONE, SSLContext
 from types import TracebackType
 from typing import TYPE_CHECKING, Literal, cast
 
@@ -27,7 +28,7 @@ from books_async._config import (
 )
 from books_async._exceptions import ConfigurationError
 from books_async._limiter import Limiter, NoLimiter, limiter_for_key
-from books_async._logging import redact_url
+from books_async._logging import redact_url, transport_log
 from books_async._response import RawResponse, parse_json, raw_capture, raw_response
 from books_async._retry import RetryPolicy
 from books_async._transport import CLOSE_GRACE, Transport, normalise_base_url
@@ -87,6 +88,12 @@ class BooksClient:
             :class:`ResponseDecodeError` and its path, for contract tests in CI. By default answers are read
             tolerantly: such values read as open enum values, ``None`` (logged once), dates, Decimals, ids.
             Unknown keys are kept in either mode (:func:`books_async.extra`).
+        trust_env: send through the proxy ``HTTPS_PROXY`` (or ``HTTP_PROXY``) names, unless ``NO_PROXY``
+            exempts the API's host; read once, when the session is made. A loopback ``base_url`` only goes
+            through a proxy on loopback. Not applied to a ``session=`` of yours (its own ``trust_env`` is).
+        ssl: an ``ssl.SSLContext`` to verify the API's certificate with, e.g. one that also trusts a
+            company CA (``ssl.create_default_context(cafile="company-ca.pem")``). Verification cannot be
+            turned off with ``ssl=False``; a context you built without it is used, with a warning.
 
     Raises:
         ConfigurationError: no key, a bad ``base_url``, or a bad setting; raised here, before any I/O.
@@ -119,6 +126,8 @@ class BooksClient:
         session: aiohttp.ClientSession | None = None,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         strict_responses: bool = False,
+        trust_env: bool = True,
+        ssl: SSLContext | None = None,
     ) -> None:
         key = Secret(api_key if api_key is not None else os.environ.get("BOOKS_API_KEY", ""))
         # Error trackers print every local of every frame of a traceback, this one's included when a
@@ -146,6 +155,7 @@ class BooksClient:
         if limiter is None:
             quota = DEFAULT_RATE_LIMIT if isinstance(rate_limit, NotGiven) else rate_limit
             limiter = NoLimiter() if quota is None else limiter_for_key(key.reveal(), quota)
+        _check_network(trust_env, ssl, url)
         retry = RetryPolicy(max_retries=max_retries, max_retry_wait=max_retry_wait)
         self._settings = _Settings(base_url=redact_url(url), auth_scheme=auth_scheme)
         self._transport = Transport(
@@ -158,6 +168,8 @@ class BooksClient:
             session=session,
             max_response_bytes=max_response_bytes,
             sleep=self._sleep,
+            trust_env=trust_env and session is None,
+            ssl=ssl,
         )
         self._bind(strict_responses)
 
@@ -329,6 +341,24 @@ class BooksClient:
         if s is None:
             return "<BooksClient (not constructed)>"
         return f"<BooksClient base_url={s.base_url!r} auth={s.auth_scheme} key=[redacted]>"
+
+
+def _check_network(trust_env: object, ssl: object, url: str) -> None:
+    if not isinstance(trust_env, bool):
+        raise ConfigurationError(f"trust_env must be True or False; got {trust_env!r}.")
+    if ssl is None:
+        return
+    if not isinstance(ssl, SSLContext):
+        raise ConfigurationError(
+            f"ssl must be an ssl.SSLContext (or None for the default verification); got {ssl!r}. The client "
+            "does not turn certificate verification off: to trust a company CA, pass "
+            'ssl=ssl.create_default_context(cafile="company-ca.pem").'
+        )
+    if ssl.verify_mode == CERT_NONE:
+        transport_log.warning(
+            "the ssl context passed to BooksClient does not verify certificates: %s can be impersonated",
+            redact_url(url),
+        )
 
 
 def _adopt_limiter(limiter: object) -> Limiter:

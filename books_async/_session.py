@@ -3,6 +3,11 @@
 :class:`SessionKeeper` holds the session (ours, or the caller's, which is never closed here), the calls in
 flight and the streams being read, so that :meth:`SessionKeeper.aclose` can let them finish for a grace
 period and then end them. One keeper serves a client and every view of it made by ``with_options``.
+
+With ``trust_env``, a session of ours sends through the proxy ``HTTPS_PROXY``/``HTTP_PROXY`` name for the
+API's address, unless ``NO_PROXY`` exempts it; the environment is read once, when the session is made.
+A loopback API address is only sent through a proxy that is itself on loopback: a proxy on another host
+cannot reach this one's 127.0.0.1. Rationale: ``docs/design/proxies-and-tls.md``.
 """
 
 from __future__ import annotations
@@ -12,10 +17,13 @@ from contextlib import suppress
 from typing import final
 
 import aiohttp
+from aiohttp.helpers import get_env_proxy_for_url
+from yarl import URL
 
 from books_async._exceptions import ClientClosedError, ConfigurationError
 from books_async._failures import no_silent_resend
 from books_async._logging import transport_log as log
+from books_async._wire import is_loopback
 
 __all__ = ["CLOSE_GRACE", "Flight", "SessionKeeper"]
 
@@ -47,10 +55,23 @@ class Flight:
 class SessionKeeper:
     """The session every call of a client (and of its views) is sent with, and the calls using it."""
 
-    def __init__(self, session: aiohttp.ClientSession | None, *, connect_timeout: float | None) -> None:
+    def __init__(
+        self,
+        session: aiohttp.ClientSession | None,
+        *,
+        connect_timeout: float | None,
+        url: str = "",
+        trust_env: bool = False,
+    ) -> None:
         self._session = session
         self._owns_session = session is None
         self._connect_timeout = connect_timeout
+        self._url = url
+        self._trust_env = trust_env
+        self.proxy: URL | None = None
+        """The proxy our session sends through (from the environment), if any."""
+        self.proxy_headers: dict[str, str] | None = None
+        """The proxy's credentials, as a header to it (never to the API)."""
         # aiohttp keeps a session's loop private (its public `loop` property is deprecated).
         self._session_loop: asyncio.AbstractEventLoop | None = getattr(session, "_loop", None)
         # A session of ours has aiohttp's silent resend switched off (_new_session); a borrowed one is not
@@ -104,7 +125,17 @@ class SessionKeeper:
             # Its loop is gone (e.g. an earlier asyncio.run()), and its connections with it: closing it does
             # no I/O, and the next asyncio.run() gets a session of its own.
             await session.close()
+        auth: aiohttp.BasicAuth | None = None
+        if self._trust_env:
+            # Read off the loop: the lookup may read ~/.netrc for the proxy's credentials.
+            self.proxy, auth = await asyncio.to_thread(env_proxy, self._url)
         session = self._new_session()
+        if auth is not None:
+            if URL(self._url).scheme == "https":
+                self.proxy_headers = {"Proxy-Authorization": auth.encode()}  # on the CONNECT, to the proxy
+            else:
+                # A plain-http request goes to the proxy whole; aiohttp adds no proxy_headers to it.
+                self.middlewares = (*(self.middlewares or ()), _proxy_credentials(auth.encode()))
         self._session, self._session_loop = session, loop
         return session
 
@@ -183,3 +214,25 @@ class SessionKeeper:
                     await idle.wait()
         finally:
             self._idle = None
+
+
+def _proxy_credentials(value: str) -> aiohttp.ClientMiddlewareType:
+    async def add(
+        request: aiohttp.ClientRequest, handler: aiohttp.ClientHandlerType
+    ) -> aiohttp.ClientResponse:
+        request.headers["Proxy-Authorization"] = value
+        return await handler(request)
+
+    return add
+
+
+def env_proxy(url: str) -> tuple[URL | None, aiohttp.BasicAuth | None]:
+    """The proxy the environment names for ``url`` and its credentials; ``(None, None)`` for none."""
+    target = URL(url)
+    try:
+        proxy, auth = get_env_proxy_for_url(target)
+    except LookupError:  # no proxy for this scheme, or NO_PROXY exempts the host
+        return None, None
+    if is_loopback(target.host) and not is_loopback(proxy.host):
+        return None, None
+    return proxy, auth

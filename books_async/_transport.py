@@ -15,6 +15,7 @@ import functools
 import math
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
+from ssl import SSLContext
 from typing import NamedTuple, TypeVar, Unpack
 
 import aiohttp
@@ -101,6 +102,8 @@ class Transport:
         session: aiohttp.ClientSession | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        trust_env: bool = False,
+        ssl: SSLContext | None = None,
     ) -> None:
         url, basic = split_userinfo(base_url)
         self._credentials = Credentials(api_key, auth_scheme, basic)
@@ -114,7 +117,8 @@ class Transport:
         self._sleep = sleep
         self.max_response_bytes = max_response_bytes
         """The largest answer read into memory; reading stops there."""
-        self._sessions = SessionKeeper(session, connect_timeout=timeout.connect)
+        self._sessions = SessionKeeper(session, connect_timeout=timeout.connect, url=url, trust_env=trust_env)
+        self._ssl: SSLContext | bool = True if ssl is None else ssl
         self._view_closed: bool | None = None
         """None for the client's own transport; for a view, whether the view was closed."""
         self._use_headers({"Accept": "application/json", "User-Agent": USER_AGENT})
@@ -441,6 +445,9 @@ class Transport:
                 allow_redirects=False,
                 raise_for_status=False,
                 middlewares=self._sessions.middlewares,
+                proxy=self._sessions.proxy,
+                proxy_headers=self._sessions.proxy_headers,
+                ssl=self._ssl,
             )
         except asyncio.CancelledError as exc:
             cancelled = exc.args

@@ -19,7 +19,14 @@ from books_async._logging import redact_url
 from books_async._types import NOT_GIVEN
 from books_async._version import __version__
 
-__all__ = ["MAX_BODY_BYTES", "USER_AGENT", "encode_query", "merge_headers", "normalise_base_url"]
+__all__ = [
+    "MAX_BODY_BYTES",
+    "USER_AGENT",
+    "encode_query",
+    "is_loopback",
+    "merge_headers",
+    "normalise_base_url",
+]
 
 MAX_BODY_BYTES = 5 * 1024 * 1024
 """The API's request body limit (5 MB); larger bodies are refused before sending."""
@@ -30,7 +37,10 @@ USER_AGENT = f"books-async/{__version__}"
 _AUTH_HEADERS = frozenset({"x-api-key", "authorization"})
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str | None) -> bool:
+    """Whether ``host`` (a name or an address, IPv6 bracketed or not) is this machine's loopback."""
+    if host is None:
+        return False
     if host == "localhost":
         return True
     try:
@@ -49,7 +59,7 @@ def normalise_base_url(base_url: str) -> str:
     shown = redact_url(base_url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigurationError(f"base_url must be an absolute http(s) URL; got {shown!r}.")
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
         raise ConfigurationError(
             f"base_url {shown!r} is plain HTTP: the API key would travel unencrypted. "
             "Use https://, or http:// only to a loopback address (127.0.0.1, ::1, localhost)."
