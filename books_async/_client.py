@@ -9,7 +9,7 @@ import os
 from collections.abc import Mapping
 from ssl import CERT_NONE, SSLContext
 from types import TracebackType
-from typing import TYPE_CHECKING, Literal, cast
+from typing import TYPE_CHECKING, Literal, Unpack, cast
 
 import attrs
 
@@ -24,6 +24,7 @@ from books_async._config import (
     CallArgs,
     RateLimit,
     Timeout,
+    ViewOptions,
     as_timeout,
 )
 from books_async._exceptions import ConfigurationError
@@ -186,30 +187,20 @@ class BooksClient:
         self._bulk: Bulk | None = None
 
     def with_options(
-        self,
-        *,
-        timeout: TimeoutArg = NOT_GIVEN,
-        max_retries: int | NotGiven = NOT_GIVEN,
-        max_retry_wait: float | NotGiven = NOT_GIVEN,
-        extra_headers: Mapping[str, str] | None = None,
-        strict_responses: bool | NotGiven = NOT_GIVEN,
+        self, *, strict_responses: bool | NotGiven = NOT_GIVEN, **options: Unpack[ViewOptions]
     ) -> BooksClient:
         """A view of this client with other defaults, sharing its session, limiter, key and counters.
 
         ``books.with_options(timeout=5, max_retries=0).invoices.get(id)``; this client is unchanged, and
-        any call can still override the view's settings. ``extra_headers`` go on every call of the view
-        (on top of the client's; auth headers cannot be set). Closing the view only stops it taking calls:
-        the session is the client's, closed by the client's :meth:`aclose`.
+        any call can still override the view's settings. Options: ``timeout``, ``max_retries``,
+        ``max_retry_wait``, ``strict_responses``, and ``extra_headers``, sent on every call of the view (on
+        top of the client's; auth headers cannot be set). Closing the view only stops it taking calls: the
+        session is the client's, closed by the client's :meth:`aclose`.
 
         Raises:
             ConfigurationError: a bad setting; raised here, before any I/O.
         """
-        transport = self._transport.with_options(
-            timeout=timeout,
-            max_retries=max_retries,
-            max_retry_wait=max_retry_wait,
-            extra_headers=extra_headers,
-        )
+        transport = self._transport.with_options(**options)
         view = object.__new__(type(self))
         view._settings, view._transport = self._settings, transport
         view._bind(self._strict_responses if isinstance(strict_responses, NotGiven) else strict_responses)

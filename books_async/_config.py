@@ -1,7 +1,7 @@
 """Client configuration value objects: :class:`RateLimit`, :class:`Timeout` and the ``DEFAULT_*`` constants.
 
 :class:`CallArgs` is what one call may carry besides its method and path, each key overriding the
-client's setting for that call only.
+client's setting for that call only; :class:`ViewOptions`, what ``with_options`` may change for a view.
 
 They are frozen attrs classes validated on construction, so a bad setting raises
 :class:`~books_async.ConfigurationError` when the client is built, before any I/O.
@@ -26,6 +26,7 @@ __all__ = [
     "CallArgs",
     "RateLimit",
     "Timeout",
+    "ViewOptions",
     "as_timeout",
 ]
 
@@ -135,3 +136,15 @@ class CallArgs(TypedDict, total=False):
     extra_headers: Mapping[str, str] | None
     timeout: TimeoutArg
     max_retries: int | NotGiven
+
+
+class ViewOptions(TypedDict, total=False):
+    """What ``with_options`` may change for a view of a client; each key replaces the client's default.
+
+    ``extra_headers`` are added to (or replace) the client's own on every call of the view.
+    """
+
+    timeout: TimeoutArg
+    max_retries: int | NotGiven
+    max_retry_wait: float | NotGiven
+    extra_headers: Mapping[str, str] | None

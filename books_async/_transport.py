@@ -23,7 +23,7 @@ import attrs
 
 from books_async._auth import AuthScheme, Credentials, Secret, split_userinfo
 from books_async._body import DEFAULT_MAX_RESPONSE_BYTES, UnreadableBody, read_body
-from books_async._config import CallArgs, Timeout, as_timeout
+from books_async._config import CallArgs, Timeout, ViewOptions, as_timeout
 from books_async._exceptions import (
     APIConnectionError,
     APIStatusError,
@@ -161,26 +161,26 @@ class Transport:
         else:
             self._view_closed = True
 
-    def with_options(
-        self,
-        *,
-        timeout: TimeoutArg = NOT_GIVEN,
-        max_retries: int | NotGiven = NOT_GIVEN,
-        max_retry_wait: float | NotGiven = NOT_GIVEN,
-        extra_headers: Mapping[str, str] | None = None,
-    ) -> Transport:
+    def with_options(self, **options: Unpack[ViewOptions]) -> Transport:
         """A view with other defaults sharing this one's session, limiter, credentials and counters.
 
         Raises:
             ConfigurationError: a bad setting, or ``extra_headers`` naming an auth header.
         """
+        unknown = sorted(options.keys() - ViewOptions.__optional_keys__)
+        if unknown:
+            raise ConfigurationError(
+                f"with_options() has no option {', '.join(map(repr, unknown))}; it takes "
+                f"{', '.join(sorted(ViewOptions.__optional_keys__))} and strict_responses."
+            )
         view = copy.copy(self)
         view._view_closed = False
-        view._timeout = self._resolve_timeout(timeout)
-        view.retry = self._resolve_retry(max_retries)
+        view._timeout = self._resolve_timeout(options.get("timeout", NOT_GIVEN))
+        view.retry = self._resolve_retry(options.get("max_retries", NOT_GIVEN))
+        max_retry_wait = options.get("max_retry_wait", NOT_GIVEN)
         if not isinstance(max_retry_wait, NotGiven):
             view.retry = attrs.evolve(view.retry, max_retry_wait=max_retry_wait)
-        if extra_headers:
+        if extra_headers := options.get("extra_headers"):
             view._use_headers(merge_headers(self._headers, extra_headers))
         return view
 

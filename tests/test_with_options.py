@@ -127,6 +127,7 @@ async def test_per_call_max_retries_zero_raises_429_at_once(server: ScriptedServ
         ({"timeout": "soon"}, "timeout"),
         ({"extra_headers": {"X-API-Key": "other"}}, "X-API-Key"),
         ({"extra_headers": {"X-Tenant": "a\r\nb"}}, "X-Tenant"),
+        ({"max_retrys": 1}, "no option 'max_retrys'"),
     ],
 )
 async def test_with_options_rejects_bad_settings_before_io(
