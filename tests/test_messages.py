@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import AsyncIterator
-from decimal import Decimal
 
+import attrs
 import pytest
 
 from books_async import (
@@ -16,10 +15,10 @@ from books_async import (
     NotFoundError,
     Timeout,
 )
-from books_async.models import InvoiceCreate, InvoiceStatus, InvoiceUpdate, ItemType, LineItemCreate
+from books_async.models import InvoiceCreate, InvoiceStatus, InvoiceUpdate
 from books_async.sandbox import Sandbox
 from tests.scripted_server import INVOICE_ID, ScriptedServer, respond_bytes, scripted_server, stall
-from tests.test_transport import client_for
+from tests.test_transport import an_invoice_create, client_for
 
 MISSING_ID = "65a1b2c3d4e5f60718293aff"
 
@@ -31,20 +30,7 @@ async def server() -> AsyncIterator[ScriptedServer]:
 
 
 def _invoice(customer_id: str, number: str) -> InvoiceCreate:
-    line = LineItemCreate(
-        item_type=ItemType.product,
-        description="Steel bolts",
-        hsn_sac="7318",
-        quantity=Decimal(2),
-        rate=Decimal("12.50"),
-        gst_rate=Decimal(18),
-    )
-    return InvoiceCreate(
-        customer_id=customer_id,
-        invoice_date=datetime.date(2026, 11, 1),
-        invoice_number=number,
-        line_items=[line],
-    )
+    return attrs.evolve(an_invoice_create(), customer_id=customer_id, invoice_number=number)
 
 
 async def test_unknown_key_message_has_one_full_stop(sandbox: Sandbox) -> None:
