@@ -7,8 +7,9 @@ import functools
 import math
 import os
 from collections.abc import Mapping
+from ssl import CERT_NONE, SSLContext
 from types import TracebackType
-from typing import TYPE_CHECKING, Literal, cast
+from typing import TYPE_CHECKING, Literal, Unpack, cast
 
 import attrs
 
@@ -20,13 +21,15 @@ from books_async._config import (
     DEFAULT_MAX_RETRY_WAIT,
     DEFAULT_RATE_LIMIT,
     DEFAULT_TIMEOUT,
+    CallArgs,
     RateLimit,
     Timeout,
+    ViewOptions,
     as_timeout,
 )
 from books_async._exceptions import ConfigurationError
 from books_async._limiter import Limiter, NoLimiter, limiter_for_key
-from books_async._logging import redact_url
+from books_async._logging import redact_url, transport_log
 from books_async._response import RawResponse, parse_json, raw_capture, raw_response
 from books_async._retry import RetryPolicy
 from books_async._transport import CLOSE_GRACE, Transport, normalise_base_url
@@ -37,6 +40,7 @@ if TYPE_CHECKING:
     import aiohttp
 
     from books_async.bulk import Bulk
+    from books_async.limiters._aiolimiter import AsyncLimiterLike
 
 __all__ = ["DEFAULT_BASE_URL", "BooksClient", "BooksClientWithRawResponse"]
 
@@ -66,10 +70,14 @@ class BooksClient:
         rate_limit: the quota to stay under (default 100 a minute); ``None`` turns client-side limiting off.
             Clients in one process with the same key share one limiter.
         limiter: a limiter to use instead, e.g. one shared by several keys of an organisation, or a
-            :class:`books_async.limiters.RedisRateLimiter` shared by several processes. It brings its own
-            quota: passing ``rate_limit`` too is a :class:`ConfigurationError`.
-        timeout: seconds for the whole call, or a :class:`Timeout`; any call can override it.
-        max_retries: retries after the first attempt, for 429s and, where safe, transient failures.
+            :class:`books_async.limiters.RedisRateLimiter` shared by several processes, or an
+            ``aiolimiter.AsyncLimiter`` (given a pause for 429s, see
+            :class:`books_async.limiters.AiolimiterAdapter`). It brings its own quota: passing
+            ``rate_limit`` too is a :class:`ConfigurationError`.
+        timeout: seconds for the whole call, or a :class:`Timeout`; any call (and :meth:`with_options`) can
+            override it.
+        max_retries: retries after the first attempt, for 429s and, where safe, transient failures; any
+            call can override it (``max_retries=``), as can :meth:`with_options`.
         max_retry_wait: a 429 asking for a longer wait than this raises :class:`RateLimitError` at once.
         auth_scheme: send the key as ``x-api-key`` (default) or as ``Authorization: Bearer``.
         session: an ``aiohttp.ClientSession`` to use; it stays yours and is not closed by :meth:`aclose`.
@@ -81,6 +89,12 @@ class BooksClient:
             :class:`ResponseDecodeError` and its path, for contract tests in CI. By default answers are read
             tolerantly: such values read as open enum values, ``None`` (logged once), dates, Decimals, ids.
             Unknown keys are kept in either mode (:func:`books_async.extra`).
+        trust_env: send through the proxy ``HTTPS_PROXY`` (or ``HTTP_PROXY``) names, unless ``NO_PROXY``
+            exempts the API's host; read once, when the session is made. A loopback ``base_url`` only goes
+            through a proxy on loopback. Not applied to a ``session=`` of yours (its own ``trust_env`` is).
+        ssl: an ``ssl.SSLContext`` to verify the API's certificate with, e.g. one that also trusts a
+            company CA (``ssl.create_default_context(cafile="company-ca.pem")``). Verification cannot be
+            turned off with ``ssl=False``; a context you built without it is used, with a warning.
 
     Raises:
         ConfigurationError: no key, a bad ``base_url``, or a bad setting; raised here, before any I/O.
@@ -105,7 +119,7 @@ class BooksClient:
         *,
         base_url: str | None = None,
         rate_limit: RateLimit | NotGiven | None = NOT_GIVEN,
-        limiter: Limiter | None = None,
+        limiter: Limiter | AsyncLimiterLike | None = None,
         timeout: float | Timeout = DEFAULT_TIMEOUT,
         max_retries: int = DEFAULT_MAX_RETRIES,
         max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT,
@@ -113,6 +127,8 @@ class BooksClient:
         session: aiohttp.ClientSession | None = None,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         strict_responses: bool = False,
+        trust_env: bool = True,
+        ssl: SSLContext | None = None,
     ) -> None:
         key = Secret(api_key if api_key is not None else os.environ.get("BOOKS_API_KEY", ""))
         # Error trackers print every local of every frame of a traceback, this one's included when a
@@ -135,9 +151,12 @@ class BooksClient:
                 "Pass rate_limit= or limiter=, not both: a limiter= brings its own quota "
                 "(e.g. SlidingWindowLimiter(RateLimit(100, 60.0)))."
             )
+        if limiter is not None and not isinstance(limiter, Limiter):
+            limiter = _adopt_limiter(limiter)
         if limiter is None:
             quota = DEFAULT_RATE_LIMIT if isinstance(rate_limit, NotGiven) else rate_limit
             limiter = NoLimiter() if quota is None else limiter_for_key(key.reveal(), quota)
+        _check_network(trust_env, ssl, url)
         retry = RetryPolicy(max_retries=max_retries, max_retry_wait=max_retry_wait)
         self._settings = _Settings(base_url=redact_url(url), auth_scheme=auth_scheme)
         self._transport = Transport(
@@ -150,7 +169,13 @@ class BooksClient:
             session=session,
             max_response_bytes=max_response_bytes,
             sleep=self._sleep,
+            trust_env=trust_env and session is None,
+            ssl=ssl,
         )
+        self._bind(strict_responses)
+
+    def _bind(self, strict_responses: bool) -> None:
+        self._strict_responses = strict_responses
         self.invoices = Invoices(self._transport, strict_responses=strict_responses)
         self.quotes = Quotes(self._transport, strict_responses=strict_responses)
         self.customers = Customers(self._transport, strict_responses=strict_responses)
@@ -160,6 +185,26 @@ class BooksClient:
         self.validate = Validate(self._transport, strict_responses=strict_responses)
         self.mobile = Mobile(self._transport, strict_responses=strict_responses)
         self._bulk: Bulk | None = None
+
+    def with_options(
+        self, *, strict_responses: bool | NotGiven = NOT_GIVEN, **options: Unpack[ViewOptions]
+    ) -> BooksClient:
+        """A view of this client with other defaults, sharing its session, limiter, key and counters.
+
+        ``books.with_options(timeout=5, max_retries=0).invoices.get(id)``; this client is unchanged, and
+        any call can still override the view's settings. Options: ``timeout``, ``max_retries``,
+        ``max_retry_wait``, ``strict_responses``, and ``extra_headers``, sent on every call of the view (on
+        top of the client's; auth headers cannot be set). Closing the view only stops it taking calls: the
+        session is the client's, closed by the client's :meth:`aclose`.
+
+        Raises:
+            ConfigurationError: a bad setting; raised here, before any I/O.
+        """
+        transport = self._transport.with_options(**options)
+        view = object.__new__(type(self))
+        view._settings, view._transport = self._settings, transport
+        view._bind(self._strict_responses if isinstance(strict_responses, NotGiven) else strict_responses)
+        return view
 
     @property
     def bulk(self) -> Bulk:
@@ -179,6 +224,7 @@ class BooksClient:
         json: object = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
     ) -> object:
         """Send any call with this client's key, limiter, retries and errors; return the parsed JSON answer.
 
@@ -212,18 +258,20 @@ class BooksClient:
             except TypeError as exc:  # orjson's error; its message names the type, never the value
                 raise ConfigurationError(f"json cannot be written as JSON: {exc}.") from exc
         where = f"{verb} {path}"
+        call: CallArgs = {
+            "params": params,
+            "body": body,
+            "extra_headers": extra_headers,
+            "timeout": timeout,
+            "max_retries": max_retries,
+        }
         capture = raw_capture.get()
         if capture is not None and capture.response is None:
-            answer = await self._transport.request_raw(
-                verb, path, params=params, body=body, extra_headers=extra_headers, timeout=timeout
-            )
+            answer = await self._transport.request_raw(verb, path, **call)
             parse = functools.partial(parse_json, where=where)
             capture.response = RawResponse(answer.status, answer.headers, answer.content, parse, where)
             return None  # a placeholder: the with_raw_response wrapper returns the capture
-        raw = await self._transport.request(
-            verb, path, params=params, body=body, extra_headers=extra_headers, timeout=timeout
-        )
-        return parse_json(raw, where)
+        return parse_json(await self._transport.request(verb, path, **call), where)
 
     @functools.cached_property
     def with_raw_response(self) -> BooksClientWithRawResponse:
@@ -284,6 +332,36 @@ class BooksClient:
         if s is None:
             return "<BooksClient (not constructed)>"
         return f"<BooksClient base_url={s.base_url!r} auth={s.auth_scheme} key=[redacted]>"
+
+
+def _check_network(trust_env: object, ssl: object, url: str) -> None:
+    if not isinstance(trust_env, bool):
+        raise ConfigurationError(f"trust_env must be True or False; got {trust_env!r}.")
+    if ssl is None:
+        return
+    if not isinstance(ssl, SSLContext):
+        raise ConfigurationError(
+            f"ssl must be an ssl.SSLContext (or None for the default verification); got {ssl!r}. The client "
+            "does not turn certificate verification off: to trust a company CA, pass "
+            'ssl=ssl.create_default_context(cafile="company-ca.pem").'
+        )
+    if ssl.verify_mode == CERT_NONE:
+        transport_log.warning(
+            "the ssl context passed to BooksClient does not verify certificates: %s can be impersonated",
+            redact_url(url),
+        )
+
+
+def _adopt_limiter(limiter: object) -> Limiter:
+    from books_async.limiters._aiolimiter import adapt_aiolimiter  # only for a limiter= of another kind
+
+    adapted = adapt_aiolimiter(limiter)
+    if adapted is None:
+        raise ConfigurationError(
+            "limiter= must be a books_async Limiter (async acquire() and penalise(retry_after)) or an "
+            f"aiolimiter.AsyncLimiter; got {type(limiter).__name__}."
+        )
+    return adapted
 
 
 class BooksClientWithRawResponse:

@@ -1,5 +1,8 @@
 """Client configuration value objects: :class:`RateLimit`, :class:`Timeout` and the ``DEFAULT_*`` constants.
 
+:class:`CallArgs` is what one call may carry besides its method and path, each key overriding the
+client's setting for that call only; :class:`ViewOptions`, what ``with_options`` may change for a view.
+
 They are frozen attrs classes validated on construction, so a bad setting raises
 :class:`~books_async.ConfigurationError` when the client is built, before any I/O.
 """
@@ -7,19 +10,23 @@ They are frozen attrs classes validated on construction, so a bad setting raises
 from __future__ import annotations
 
 import math
-from typing import TypeVar
+from collections.abc import Mapping
+from typing import TypedDict, TypeVar
 
 import attrs
 
 from books_async._exceptions import ConfigurationError
+from books_async._types import NotGiven, TimeoutArg
 
 __all__ = [
     "DEFAULT_MAX_RETRIES",
     "DEFAULT_MAX_RETRY_WAIT",
     "DEFAULT_RATE_LIMIT",
     "DEFAULT_TIMEOUT",
+    "CallArgs",
     "RateLimit",
     "Timeout",
+    "ViewOptions",
     "as_timeout",
 ]
 
@@ -119,3 +126,25 @@ DEFAULT_MAX_RETRY_WAIT = 60.0
 A longer wait fails fast with :class:`~books_async.RateLimitError`: a caller is better served by an error it
 can schedule around than by a coroutine silently asleep for minutes. 60 s is one full quota window.
 """
+
+
+class CallArgs(TypedDict, total=False):
+    """What one call sends besides its method and path, and its overrides of the client's settings."""
+
+    params: Mapping[str, object] | None
+    body: bytes | None
+    extra_headers: Mapping[str, str] | None
+    timeout: TimeoutArg
+    max_retries: int | NotGiven
+
+
+class ViewOptions(TypedDict, total=False):
+    """What ``with_options`` may change for a view of a client; each key replaces the client's default.
+
+    ``extra_headers`` are added to (or replace) the client's own on every call of the view.
+    """
+
+    timeout: TimeoutArg
+    max_retries: int | NotGiven
+    max_retry_wait: float | NotGiven
+    extra_headers: Mapping[str, str] | None

@@ -96,6 +96,11 @@ def summarise(
     )
 
 
+def _why_untrusted(exc: aiohttp.ClientConnectorCertificateError) -> str:
+    reason = getattr(exc.certificate_error, "verify_message", None)
+    return reason if isinstance(reason, str) and reason else type(exc.certificate_error).__name__
+
+
 def translate(
     exc: BaseException,
     *,
@@ -122,6 +127,14 @@ def translate(
     if isinstance(original, aiohttp.ConnectionTimeoutError):
         error = APITimeoutError(
             f"{where}: connecting to the API timed out; nothing was sent.", request_sent=False
+        )
+    elif isinstance(original, aiohttp.ClientConnectorCertificateError):
+        error = APIConnectionError(
+            f"{where}: the TLS certificate of {base_url} could not be verified ({_why_untrusted(original)}); "
+            "nothing was "
+            "sent. If a company proxy or CA signs it, pass BooksClient(ssl=ssl.create_default_context("
+            'cafile="company-ca.pem")).',
+            request_sent=False,
         )
     elif isinstance(original, aiohttp.ClientConnectorError):
         reason = original.os_error.strerror or cause.kind

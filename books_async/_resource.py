@@ -13,6 +13,7 @@ from typing import ClassVar, TypeVar, cast, overload
 from urllib.parse import quote
 
 from books_async import _serde
+from books_async._config import CallArgs
 from books_async._exceptions import (
     BooksError,
     ConfigurationError,
@@ -25,7 +26,7 @@ from books_async._request_checks import validate_request
 from books_async._response import RawCapture, RawResponse, raw_capture
 from books_async._retry import READ_ONLY_POSTS
 from books_async._transport import MAX_BODY_BYTES, ByteStream, Transport
-from books_async._types import JSON, NOT_GIVEN, TimeoutArg
+from books_async._types import JSON, NOT_GIVEN, NotGiven, TimeoutArg
 
 # MAX_BODY_BYTES and ByteStream are what callers of _post_encoded and _stream need to know of the transport.
 __all__ = ["MAX_BODY_BYTES", "ByteStream", "Resource", "accepted_write_error"]
@@ -116,6 +117,7 @@ class Resource:
         extra_query: Mapping[str, object] | None = ...,
         extra_body: Mapping[str, object] | None = ...,
         timeout: TimeoutArg = ...,
+        max_retries: int | NotGiven = ...,
     ) -> T: ...
 
     @overload
@@ -132,6 +134,7 @@ class Resource:
         extra_query: Mapping[str, object] | None = ...,
         extra_body: Mapping[str, object] | None = ...,
         timeout: TimeoutArg = ...,
+        max_retries: int | NotGiven = ...,
     ) -> None: ...
 
     async def _request(
@@ -147,23 +150,19 @@ class Resource:
         extra_query: Mapping[str, object] | None = None,
         extra_body: Mapping[str, object] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
     ) -> T | None:
         """Send one operation and decode its answer into ``response_type`` (``None``: no body)."""
-        data = self._encode(body, body_model, extra_body)
-        if extra_query:
-            params = {**params, **extra_query} if params else extra_query
+        call = _call_args(params, extra_query, extra_headers, timeout, max_retries)
+        call["body"] = self._encode(body, body_model, extra_body)
         capture = raw_capture.get()
         if capture is not None and capture.response is None:
-            await self._capture(capture, method, path, params, data, extra_headers, timeout, response_type)
+            await self._capture(capture, method, path, call, response_type)
             return None  # a placeholder: the with_raw_response wrapper returns the capture
         if response_type is None:
-            await self._transport.request(
-                method, path, params=params, body=data, extra_headers=extra_headers, timeout=timeout
-            )
+            await self._transport.request(method, path, **call)
             return None
-        return cast(
-            T, await self._send_and_decode(method, path, params, data, extra_headers, timeout, response_type)
-        )
+        return cast(T, await self._send_and_decode(method, path, call, response_type))
 
     async def _request_union(
         self,
@@ -178,36 +177,23 @@ class Resource:
         extra_query: Mapping[str, object] | None = None,
         extra_body: Mapping[str, object] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
     ) -> object:
         """Like :meth:`_request`, for answers typed as a union (one object or a list of them)."""
-        data = self._encode(body, body_model, extra_body)
-        if extra_query:
-            params = {**params, **extra_query} if params else extra_query
+        call = _call_args(params, extra_query, extra_headers, timeout, max_retries)
+        call["body"] = self._encode(body, body_model, extra_body)
         capture = raw_capture.get()
         if capture is not None and capture.response is None:
-            await self._capture(capture, method, path, params, data, extra_headers, timeout, response_type)
+            await self._capture(capture, method, path, call, response_type)
             return None  # a placeholder: the with_raw_response wrapper returns the capture
-        return await self._send_and_decode(method, path, params, data, extra_headers, timeout, response_type)
+        return await self._send_and_decode(method, path, call, response_type)
 
-    async def _send_and_decode(
-        self,
-        method: str,
-        path: str,
-        params: Mapping[str, object] | None,
-        body: bytes | None,
-        extra_headers: Mapping[str, str] | None,
-        timeout: TimeoutArg,
-        response_type: object,
-    ) -> object:
+    async def _send_and_decode(self, method: str, path: str, call: CallArgs, response_type: object) -> object:
         if method == "GET" or path in READ_ONLY_POSTS:
-            raw = await self._transport.request(
-                method, path, params=params, body=body, extra_headers=extra_headers, timeout=timeout
-            )
+            raw = await self._transport.request(method, path, **call)
             return _serde.decode(raw, response_type, where=f"{method} {path}", strict=self._strict)
         # A write: its status is kept, so an answer that cannot be read still says the write happened.
-        answer = await self._transport.request_raw(
-            method, path, params=params, body=body, extra_headers=extra_headers, timeout=timeout
-        )
+        answer = await self._transport.request_raw(method, path, **call)
         return self._decode(answer.content, response_type, method, path, answer.status)
 
     def _decode(
@@ -245,17 +231,15 @@ class Resource:
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, object] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
     ) -> bytes:
         """Send one operation and return its raw body (PDFs)."""
-        if extra_query:
-            params = {**params, **extra_query} if params else extra_query
+        call = _call_args(params, extra_query, extra_headers, timeout, max_retries)
         capture = raw_capture.get()
         if capture is not None and capture.response is None:
-            await self._capture(capture, method, path, params, None, extra_headers, timeout, bytes)
+            await self._capture(capture, method, path, call, bytes)
             return b""  # a placeholder: the with_raw_response wrapper returns the capture
-        return await self._transport.request(
-            method, path, params=params, extra_headers=extra_headers, timeout=timeout
-        )
+        return await self._transport.request(method, path, **call)
 
     async def _post_encoded(self, path: str, body: bytes, response_type: type[T]) -> RawResponse[T]:
         """POST a JSON body encoded by the caller; return the answer, whose ``parse()`` decodes it.
@@ -287,12 +271,13 @@ class Resource:
         *,
         params: Mapping[str, object] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
     ) -> AbstractAsyncContextManager[ByteStream]:
         """Open a call whose 2xx body is read in chunks (downloads of any size); see ``Transport.stream``.
 
         Opening is retried like any call; a body that breaks off midway is not: see :meth:`_retry_delay`.
         """
-        return self._transport.stream(method, path, params=params, timeout=timeout)
+        return self._transport.stream(method, path, params=params, timeout=timeout, max_retries=max_retries)
 
     def _retry_delay(self, attempt: int, exc: BooksError, method: str) -> float | None:
         """Seconds the client's retry policy waits before retry ``attempt + 1`` after ``exc``; None: stop."""
@@ -308,16 +293,11 @@ class Resource:
         capture: RawCapture,
         method: str,
         path: str,
-        params: Mapping[str, object] | None,
-        body: bytes | None,
-        extra_headers: Mapping[str, str] | None,
-        timeout: TimeoutArg,
+        call: CallArgs,
         response_type: object,
     ) -> None:
         """Send one operation for ``with_raw_response``: keep the whole answer, decode nothing yet."""
-        answer = await self._transport.request_raw(
-            method, path, params=params, body=body, extra_headers=extra_headers, timeout=timeout
-        )
+        answer = await self._transport.request_raw(method, path, **call)
         where = f"{method} {path}"
         parse: Callable[[bytes], object]
         if response_type is None:
@@ -345,6 +325,18 @@ def accepted_write_error(
         method=method,
         url=base_url + path,
     )
+
+
+def _call_args(
+    params: Mapping[str, object] | None,
+    extra_query: Mapping[str, object] | None,
+    extra_headers: Mapping[str, str] | None,
+    timeout: TimeoutArg,
+    max_retries: int | NotGiven,
+) -> CallArgs:
+    if extra_query:
+        params = {**params, **extra_query} if params else extra_query
+    return {"params": params, "extra_headers": extra_headers, "timeout": timeout, "max_retries": max_retries}
 
 
 def _no_body(raw: bytes) -> None:

@@ -282,7 +282,7 @@ def test_generated_resources_have_one_async_method_per_operation(spec: Node) -> 
         assert inspect.iscoroutinefunction(func), f"{method} {path}: {name}() is not async"
         params = list(inspect.signature(func).parameters.values())
         assert params[0].name == "self"
-        assert params[-1].name == "timeout"
+        assert params[-1].name == "max_retries"
         assert params[-1].kind is inspect.Parameter.KEYWORD_ONLY
         path_names = re.findall(r"{([^}]+)}", path)
         positional = [p.name for p in params[1:] if p.kind is inspect.Parameter.POSITIONAL_ONLY]
@@ -294,7 +294,7 @@ def test_generated_resources_have_one_async_method_per_operation(spec: Node) -> 
         ]
         keyword = [p.name for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY]
         extras = {"extra_headers", "extra_query"} | ({"extra_body"} if "requestBody" in op else set())
-        assert set(keyword) == {*query, *extras, "timeout"}, f"{method} {path}"
+        assert set(keyword) == {*query, *extras, "timeout", "max_retries"}, f"{method} {path}"
         assert all(p.default is None for p in params if p.name in extras)
         assert all(p.default is NOT_GIVEN for p in params if p.name in query and p.default is not p.empty)
         if "requestBody" in op:
@@ -338,6 +338,7 @@ def test_every_paged_list_gets_a_generated_iter_with_the_same_filters(spec: Node
             "extra_headers",
             "extra_query",
             "timeout",
+            "max_retries",
         ]
         assert "iter" not in getattr(hand_written, name).__dict__
         paged += 1

@@ -8,11 +8,15 @@ uses it::
 
     limiter = RedisRateLimiter("redis://cache:6379/0", rate=RateLimit(100, 60.0), key=org_id)
     books = BooksClient(limiter=limiter)
+
+An ``aiolimiter.AsyncLimiter`` passed as ``limiter=`` is wrapped in :class:`AiolimiterAdapter`, which adds a
+pause for 429s (``pip install 'books-async[aiolimiter]'``).
 """
 
+from books_async.limiters._aiolimiter import AiolimiterAdapter
 from books_async.limiters._redis import RedisRateLimiter, SharedLimiterError
 
-__all__ = ["RedisRateLimiter", "SharedLimiterError"]
+__all__ = ["AiolimiterAdapter", "RedisRateLimiter", "SharedLimiterError"]
 
 # Tracebacks and reprs show the public path users import from, not our private module layout.
 for _name in __all__:

@@ -68,6 +68,7 @@ class InvoicesResource(Resource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, object] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
     ) -> InvoiceList:
         """List invoices, newest first.
 
@@ -83,6 +84,7 @@ class InvoicesResource(Resource):
             extra_headers=extra_headers,
             extra_query=extra_query,
             timeout=timeout,
+            max_retries=max_retries,
         )
 
     def iter(
@@ -93,6 +95,7 @@ class InvoicesResource(Resource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, object] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
     ) -> AsyncIterator[Invoice]:
         """Yield every matching `Invoice` once, following `list()`'s pages until the last.
 
@@ -108,6 +111,7 @@ class InvoicesResource(Resource):
                 extra_headers=extra_headers,
                 extra_query=extra_query,
                 timeout=timeout,
+                max_retries=max_retries,
             )
         )
 
@@ -121,6 +125,7 @@ class InvoicesResource(Resource):
         extra_query: Mapping[str, object] | None = None,
         extra_body: Mapping[str, object] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
     ) -> Invoice: ...
     @overload
     async def create(
@@ -132,6 +137,7 @@ class InvoicesResource(Resource):
         extra_query: Mapping[str, object] | None = None,
         extra_body: Mapping[str, object] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
     ) -> builtins.list[Invoice]: ...
     async def create(
         self,
@@ -142,6 +148,7 @@ class InvoicesResource(Resource):
         extra_query: Mapping[str, object] | None = None,
         extra_body: Mapping[str, object] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
     ) -> Invoice | builtins.list[Invoice]:
         """Create one invoice, or many in one request (bulk).
 
@@ -162,6 +169,7 @@ class InvoicesResource(Resource):
             extra_query=extra_query,
             extra_body=extra_body,
             timeout=timeout,
+            max_retries=max_retries,
         )
         return cast(Invoice | builtins.list[Invoice], answer)
 
@@ -174,6 +182,7 @@ class InvoicesResource(Resource):
         extra_query: Mapping[str, object] | None = None,
         extra_body: Mapping[str, object] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
     ) -> BulkActionResult:
         """Delete, or change the status of, many invoices at once.
 
@@ -190,6 +199,7 @@ class InvoicesResource(Resource):
             extra_query=extra_query,
             extra_body=extra_body,
             timeout=timeout,
+            max_retries=max_retries,
         )
 
     async def get(
@@ -200,6 +210,7 @@ class InvoicesResource(Resource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, object] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
     ) -> Invoice:
         """Retrieve one invoice with its lines, totals and payments."""
         return await self._request(
@@ -209,6 +220,7 @@ class InvoicesResource(Resource):
             extra_headers=extra_headers,
             extra_query=extra_query,
             timeout=timeout,
+            max_retries=max_retries,
         )
 
     async def delete(
@@ -219,6 +231,7 @@ class InvoicesResource(Resource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, object] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
     ) -> None:
         """Permanently remove an invoice.
 
@@ -231,6 +244,7 @@ class InvoicesResource(Resource):
             extra_headers=extra_headers,
             extra_query=extra_query,
             timeout=timeout,
+            max_retries=max_retries,
         )
 
     async def update(
@@ -243,6 +257,7 @@ class InvoicesResource(Resource):
         extra_query: Mapping[str, object] | None = None,
         extra_body: Mapping[str, object] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
     ) -> Invoice:
         """Change an invoice's status, notes or terms.
 
@@ -259,6 +274,7 @@ class InvoicesResource(Resource):
             extra_query=extra_query,
             extra_body=extra_body,
             timeout=timeout,
+            max_retries=max_retries,
         )
 
     async def pdf(
@@ -269,6 +285,7 @@ class InvoicesResource(Resource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, object] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
     ) -> bytes:
         """Download the invoice as a PDF tax invoice."""
         return await self._request_bytes(
@@ -277,6 +294,7 @@ class InvoicesResource(Resource):
             extra_headers=extra_headers,
             extra_query=extra_query,
             timeout=timeout,
+            max_retries=max_retries,
         )
 
     def _pdf_stream(
@@ -298,6 +316,7 @@ class InvoicesResource(Resource):
         extra_query: Mapping[str, object] | None = None,
         extra_body: Mapping[str, object] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
     ) -> EmailReceipt:
         """E-mail the invoice PDF to the customer.
 
@@ -314,6 +333,7 @@ class InvoicesResource(Resource):
             extra_query=extra_query,
             extra_body=extra_body,
             timeout=timeout,
+            max_retries=max_retries,
         )
 
     async def record_payment(
@@ -326,6 +346,7 @@ class InvoicesResource(Resource):
         extra_query: Mapping[str, object] | None = None,
         extra_body: Mapping[str, object] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
     ) -> PaymentRecorded:
         """Record a payment against an invoice.
 
@@ -343,6 +364,7 @@ class InvoicesResource(Resource):
             extra_query=extra_query,
             extra_body=extra_body,
             timeout=timeout,
+            max_retries=max_retries,
         )
 
 

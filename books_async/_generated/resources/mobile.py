@@ -10,7 +10,7 @@ from functools import cached_property
 from books_async._generated.models import Dashboard
 from books_async._resource import Resource
 from books_async._response import raw_response
-from books_async._types import NOT_GIVEN, TimeoutArg
+from books_async._types import NOT_GIVEN, NotGiven, TimeoutArg
 
 __all__ = ["MobileResource", "MobileResourceWithRawResponse"]
 
@@ -33,6 +33,7 @@ class MobileResource(Resource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, object] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
     ) -> Dashboard:
         """Aggregated revenue, receivables, counts and recent activity in one call."""
         return await self._request(
@@ -42,6 +43,7 @@ class MobileResource(Resource):
             extra_headers=extra_headers,
             extra_query=extra_query,
             timeout=timeout,
+            max_retries=max_retries,
         )
 
 

@@ -39,6 +39,7 @@ class OrgsResource(Resource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, object] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
     ) -> OrganizationList:
         """List the organisations the key's account can see."""
         return await self._request(
@@ -49,6 +50,7 @@ class OrgsResource(Resource):
             extra_headers=extra_headers,
             extra_query=extra_query,
             timeout=timeout,
+            max_retries=max_retries,
         )
 
     def iter(
@@ -57,6 +59,7 @@ class OrgsResource(Resource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, object] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
     ) -> AsyncIterator[Organization]:
         """Yield every matching `Organization` once, following `list()`'s pages until the last.
 
@@ -70,6 +73,7 @@ class OrgsResource(Resource):
                 extra_headers=extra_headers,
                 extra_query=extra_query,
                 timeout=timeout,
+                max_retries=max_retries,
             )
         )
 
@@ -81,6 +85,7 @@ class OrgsResource(Resource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, object] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
     ) -> Organization:
         """Get an organisation's business profile (GSTIN, address, bank details)."""
         return await self._request(
@@ -90,6 +95,7 @@ class OrgsResource(Resource):
             extra_headers=extra_headers,
             extra_query=extra_query,
             timeout=timeout,
+            max_retries=max_retries,
         )
 
     async def update(
@@ -102,6 +108,7 @@ class OrgsResource(Resource):
         extra_query: Mapping[str, object] | None = None,
         extra_body: Mapping[str, object] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
     ) -> Organization:
         """Update the business configuration (owners only).
 
@@ -117,6 +124,7 @@ class OrgsResource(Resource):
             extra_query=extra_query,
             extra_body=extra_body,
             timeout=timeout,
+            max_retries=max_retries,
         )
 
 

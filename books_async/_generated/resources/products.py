@@ -42,6 +42,7 @@ class ProductsResource(Resource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, object] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
     ) -> ProductList:
         """List products, by name."""
         return await self._request(
@@ -52,6 +53,7 @@ class ProductsResource(Resource):
             extra_headers=extra_headers,
             extra_query=extra_query,
             timeout=timeout,
+            max_retries=max_retries,
         )
 
     def iter(
@@ -61,6 +63,7 @@ class ProductsResource(Resource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, object] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
     ) -> AsyncIterator[Product]:
         """Yield every matching `Product` once, following `list()`'s pages until the last.
 
@@ -75,6 +78,7 @@ class ProductsResource(Resource):
                 extra_headers=extra_headers,
                 extra_query=extra_query,
                 timeout=timeout,
+                max_retries=max_retries,
             )
         )
 
@@ -87,6 +91,7 @@ class ProductsResource(Resource):
         extra_query: Mapping[str, object] | None = None,
         extra_body: Mapping[str, object] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
     ) -> Product:
         """Add a product to the catalogue."""
         return await self._request(
@@ -99,6 +104,7 @@ class ProductsResource(Resource):
             extra_query=extra_query,
             extra_body=extra_body,
             timeout=timeout,
+            max_retries=max_retries,
         )
 
     async def get(
@@ -109,6 +115,7 @@ class ProductsResource(Resource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, object] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
     ) -> Product:
         """Retrieve one product with its stock."""
         return await self._request(
@@ -118,6 +125,7 @@ class ProductsResource(Resource):
             extra_headers=extra_headers,
             extra_query=extra_query,
             timeout=timeout,
+            max_retries=max_retries,
         )
 
     async def delete(
@@ -128,6 +136,7 @@ class ProductsResource(Resource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, object] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
     ) -> None:
         """Remove a product from the catalogue.
 
@@ -140,6 +149,7 @@ class ProductsResource(Resource):
             extra_headers=extra_headers,
             extra_query=extra_query,
             timeout=timeout,
+            max_retries=max_retries,
         )
 
     async def update(
@@ -152,6 +162,7 @@ class ProductsResource(Resource):
         extra_query: Mapping[str, object] | None = None,
         extra_body: Mapping[str, object] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
     ) -> Product:
         """Change some of a product's fields."""
         return await self._request(
@@ -164,6 +175,7 @@ class ProductsResource(Resource):
             extra_query=extra_query,
             extra_body=extra_body,
             timeout=timeout,
+            max_retries=max_retries,
         )
 
 

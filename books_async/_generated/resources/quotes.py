@@ -55,6 +55,7 @@ class QuotesResource(Resource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, object] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
     ) -> QuoteList:
         """List quotes, newest first."""
         return await self._request(
@@ -65,6 +66,7 @@ class QuotesResource(Resource):
             extra_headers=extra_headers,
             extra_query=extra_query,
             timeout=timeout,
+            max_retries=max_retries,
         )
 
     def iter(
@@ -75,6 +77,7 @@ class QuotesResource(Resource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, object] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
     ) -> AsyncIterator[Quote]:
         """Yield every matching `Quote` once, following `list()`'s pages until the last.
 
@@ -90,6 +93,7 @@ class QuotesResource(Resource):
                 extra_headers=extra_headers,
                 extra_query=extra_query,
                 timeout=timeout,
+                max_retries=max_retries,
             )
         )
 
@@ -103,6 +107,7 @@ class QuotesResource(Resource):
         extra_query: Mapping[str, object] | None = None,
         extra_body: Mapping[str, object] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
     ) -> Quote: ...
     @overload
     async def create(
@@ -114,6 +119,7 @@ class QuotesResource(Resource):
         extra_query: Mapping[str, object] | None = None,
         extra_body: Mapping[str, object] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
     ) -> builtins.list[Quote]: ...
     async def create(
         self,
@@ -124,6 +130,7 @@ class QuotesResource(Resource):
         extra_query: Mapping[str, object] | None = None,
         extra_body: Mapping[str, object] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
     ) -> Quote | builtins.list[Quote]:
         """Create one quote, or many in one request (bulk).
 
@@ -140,6 +147,7 @@ class QuotesResource(Resource):
             extra_query=extra_query,
             extra_body=extra_body,
             timeout=timeout,
+            max_retries=max_retries,
         )
         return cast(Quote | builtins.list[Quote], answer)
 
@@ -151,6 +159,7 @@ class QuotesResource(Resource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, object] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
     ) -> Quote:
         """Retrieve one quote."""
         return await self._request(
@@ -160,6 +169,7 @@ class QuotesResource(Resource):
             extra_headers=extra_headers,
             extra_query=extra_query,
             timeout=timeout,
+            max_retries=max_retries,
         )
 
     async def pdf(
@@ -170,6 +180,7 @@ class QuotesResource(Resource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, object] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
     ) -> bytes:
         """Download the quote as a PDF."""
         return await self._request_bytes(
@@ -178,6 +189,7 @@ class QuotesResource(Resource):
             extra_headers=extra_headers,
             extra_query=extra_query,
             timeout=timeout,
+            max_retries=max_retries,
         )
 
     def _pdf_stream(
@@ -199,6 +211,7 @@ class QuotesResource(Resource):
         extra_query: Mapping[str, object] | None = None,
         extra_body: Mapping[str, object] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
     ) -> EmailReceipt:
         """E-mail the quote PDF to the customer.
 
@@ -215,6 +228,7 @@ class QuotesResource(Resource):
             extra_query=extra_query,
             extra_body=extra_body,
             timeout=timeout,
+            max_retries=max_retries,
         )
 
     async def convert(
@@ -225,6 +239,7 @@ class QuotesResource(Resource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, object] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
     ) -> Invoice:
         """Accept a quote and turn it into a draft invoice.
 
@@ -239,6 +254,7 @@ class QuotesResource(Resource):
             extra_headers=extra_headers,
             extra_query=extra_query,
             timeout=timeout,
+            max_retries=max_retries,
         )
 
 

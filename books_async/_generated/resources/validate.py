@@ -11,7 +11,7 @@ from books_async._generated.models import SessionContext, ValidateRequest, Valid
 from books_async._generated.params import ValidateRequestParam
 from books_async._resource import Resource
 from books_async._response import raw_response
-from books_async._types import NOT_GIVEN, TimeoutArg
+from books_async._types import NOT_GIVEN, NotGiven, TimeoutArg
 
 __all__ = ["ValidateResource", "ValidateResourceWithRawResponse"]
 
@@ -35,6 +35,7 @@ class ValidateResource(Resource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, object] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
     ) -> SessionContext:
         """Tell which organisation and key this session acts as."""
         return await self._request(
@@ -44,6 +45,7 @@ class ValidateResource(Resource):
             extra_headers=extra_headers,
             extra_query=extra_query,
             timeout=timeout,
+            max_retries=max_retries,
         )
 
     async def check(
@@ -55,6 +57,7 @@ class ValidateResource(Resource):
         extra_query: Mapping[str, object] | None = None,
         extra_body: Mapping[str, object] | None = None,
         timeout: TimeoutArg = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
     ) -> ValidateResult:
         """Pre-validate an invoice, customer, quote, product or service payload without saving it.
 
@@ -73,6 +76,7 @@ class ValidateResource(Resource):
             extra_query=extra_query,
             extra_body=extra_body,
             timeout=timeout,
+            max_retries=max_retries,
         )
 
 
