@@ -23,9 +23,9 @@ from books_async import (
 )
 from books_async._body import DEFAULT_MAX_RESPONSE_BYTES
 from books_async._transport import ByteStream
+from tests.factories import bolts_invoice
 from tests.hostile_server import GIB, MIB, Meter, flood, gzip_bomb
 from tests.scripted_server import INVOICE, INVOICE_ID, ScriptedServer, respond_bytes, scripted_server
-from tests.test_transport import an_invoice_create
 
 SECRET = "sk_live_do_not_leak_0123456789"  # noqa: S105  # a fake key
 INVOICE_PATH = f"/books/invoices/{INVOICE_ID}"
@@ -122,7 +122,7 @@ async def test_too_large_answer_to_a_write_says_the_write_happened(server: Scrip
     server.script("POST", "/books/invoices", flood(meter, 201))
     async with client_for(server, max_response_bytes=MIB) as books:
         with pytest.raises(WriteAcceptedError) as caught:
-            await books.invoices.create(an_invoice_create())
+            await books.invoices.create(bolts_invoice())
     assert caught.value.status == 201
     assert isinstance(caught.value.__cause__, ResponseTooLargeError)
     assert len(server.seen) == 1

@@ -7,7 +7,6 @@ import asyncio
 import random
 from collections.abc import AsyncIterator
 from datetime import date
-from decimal import Decimal
 from pathlib import Path
 
 import attrs
@@ -44,6 +43,7 @@ from books_async.models import (
     QuoteCreate,
 )
 from books_async.sandbox import Sandbox, serve
+from tests.factories import line
 from tests.scripted_server import (
     INVOICE,
     INVOICE_ID,
@@ -59,15 +59,8 @@ DAY = date(2026, 11, 2)
 MISSING_ID = "0123456789abcdef01234567"
 
 
-def line(description: str = "Steel bolts", quantity: int = 2) -> LineItemCreate:
-    return LineItemCreate(
-        item_type=ItemType.product,
-        description=description,
-        quantity=Decimal(quantity),
-        rate=Decimal("12.50"),
-        gst_rate=Decimal(18),
-        hsn_sac="7318",
-    )
+def bolts(description: str = "Steel bolts", quantity: int = 2) -> LineItemCreate:
+    return line(quantity, "12.50", item_type=ItemType.product, description=description, hsn_sac="7318")
 
 
 def draft(customer_id: str, number: str | None = None, *, lines: int = 1, width: int = 20) -> InvoiceCreate:
@@ -76,7 +69,7 @@ def draft(customer_id: str, number: str | None = None, *, lines: int = 1, width:
         customer_id=customer_id,
         invoice_date=DAY,
         invoice_number=number,
-        line_items=[line("x" * width) for _ in range(lines)],
+        line_items=[bolts("x" * width) for _ in range(lines)],
     )
 
 
@@ -230,7 +223,7 @@ async def test_create_invoices_checks_items_locally_one_by_one(books: BooksClien
         customer_id=customer,
         invoice_date=DAY,
         invoice_number="LC-1",
-        line_items=[attrs.evolve(line(), rate=1500.0)],  # type: ignore[arg-type]  # a float for money
+        line_items=[attrs.evolve(bolts(), rate=1500.0)],  # type: ignore[arg-type]  # a float for money
     )
     items = [draft(customer, "LC-0"), bad, draft(customer, "LC-2"), draft(customer, "LC-0")]
     result = await books.bulk.create_invoices(items)
@@ -243,7 +236,7 @@ async def test_create_invoices_checks_items_locally_one_by_one(books: BooksClien
 async def test_create_quotes_returns_quotes_in_input_order(books: BooksClient, customer: str) -> None:
     """Bulk quotes come back in input order with their numbers."""
     items = [
-        QuoteCreate(customer_id=customer, quote_date=DAY, quote_number=f"Q-{i}", line_items=[line()])
+        QuoteCreate(customer_id=customer, quote_date=DAY, quote_number=f"Q-{i}", line_items=[bolts()])
         for i in range(5)
     ]
     result = await books.bulk.create_quotes(items)
@@ -396,7 +389,7 @@ async def test_send_invoices_reports_each_item_in_order(
 async def test_convert_quotes_refuses_a_second_conversion(books: BooksClient, customer: str) -> None:
     """Each quote becomes an invoice; converting one again fails alone with ConflictError."""
     quotes = await books.bulk.create_quotes(
-        [QuoteCreate(customer_id=customer, quote_date=DAY, line_items=[line()]) for _ in range(2)]
+        [QuoteCreate(customer_id=customer, quote_date=DAY, line_items=[bolts()]) for _ in range(2)]
     )
     ids = [q.id for q in quotes.values]
     result = await books.bulk.convert_quotes([*ids, ids[0]], concurrency=1)
@@ -436,7 +429,7 @@ async def test_send_quotes_and_download_quote_pdfs(books: BooksClient, customer:
     """Quotes fan out to sends and to PDF downloads named after the quote."""
     quotes = await books.bulk.create_quotes(
         [
-            QuoteCreate(customer_id=customer, quote_date=DAY, quote_number=f"SQ-{i}", line_items=[line()])
+            QuoteCreate(customer_id=customer, quote_date=DAY, quote_number=f"SQ-{i}", line_items=[bolts()])
             for i in range(3)
         ]
     )

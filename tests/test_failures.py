@@ -32,6 +32,7 @@ from books_async import (
     WriteAcceptedError,
 )
 from books_async.models import ValidateRequest, ValidationKind
+from tests.factories import bolts_invoice
 from tests.hostile_server import Meter, cut_body, flood, raw_server, stall_body, stall_head
 from tests.scripted_server import (
     INVOICE_ID,
@@ -40,7 +41,6 @@ from tests.scripted_server import (
     respond,
     scripted_server,
 )
-from tests.test_transport import an_invoice_create
 
 SECRET = "sk_live_do_not_leak_0123456789"  # noqa: S105  # a fake key the tests hunt for
 PROXY_USER = "proxyuser"
@@ -141,7 +141,7 @@ async def test_broken_body_of_a_created_write_says_it_happened(
     server.script("POST", "/books/invoices", broken)
     async with client_for(server.base_url, timeout=Timeout(read=0.3, total=20.0)) as books:
         with pytest.raises(WriteAcceptedError) as caught:
-            await books.invoices.create(an_invoice_create())
+            await books.invoices.create(bolts_invoice())
     error = caught.value
     assert (error.status, error.body, error.method) == (201, b'{"_id": "65a1b2', "POST")
     assert "do not send it again" in str(error)
@@ -160,7 +160,7 @@ async def test_broken_error_body_of_a_post_keeps_the_status_it_got(
     server.script("POST", "/books/invoices", cut_body(status))
     async with client_for(server.base_url) as books:
         with pytest.raises(error) as caught:
-            await books.invoices.create(an_invoice_create())
+            await books.invoices.create(bolts_invoice())
     assert type(caught.value) is error
     assert getattr(caught.value, "status", None) == status
     assert len(server.seen) == 1
@@ -216,7 +216,7 @@ async def test_malformed_status_line_after_a_post_is_outcome_unknown() -> None:
     """A POST answered with garbage may have been processed: OutcomeUnknownError, sent once."""
     async with raw_server(*BAD_STATUS_LINE) as raw, client_for(raw.base_url) as books:
         with pytest.raises(OutcomeUnknownError) as caught:
-            await books.invoices.create(an_invoice_create())
+            await books.invoices.create(bolts_invoice())
     assert raw.requests == 1
     assert caught.value.status is None
     assert_only_ours(caught.value)
@@ -238,7 +238,7 @@ async def test_malformed_body_of_a_created_write_says_it_happened() -> None:
     """A 201 whose chunked framing is broken is still a 201: WriteAcceptedError, sent once."""
     async with raw_server(*BAD_CHUNKS) as raw, client_for(raw.base_url) as books:
         with pytest.raises(WriteAcceptedError) as caught:
-            await books.invoices.create(an_invoice_create())
+            await books.invoices.create(bolts_invoice())
     assert (raw.requests, caught.value.status) == (1, 201)
     assert_only_ours(caught.value)
 
@@ -361,13 +361,13 @@ async def every_failure(server: ScriptedServer, auth_scheme: str, *, userinfo: b
     server.script("GET", "/books/cut", cut_body(), cut_body())
     errors.append(await caught(books.request("GET", "/books/cut")))
     server.script("POST", "/books/invoices", cut_body(201))
-    errors.append(await caught(books.invoices.create(an_invoice_create())))
+    errors.append(await caught(books.invoices.create(bolts_invoice())))
     server.script("GET", "/books/stalled", stall_body(30.0), stall_body(30.0))
     errors.append(await caught(books.request("GET", "/books/stalled", timeout=Timeout(read=0.2, total=10))))
     server.script("GET", "/books/denied", respond(401, {"error": "unauthorized", "message": "bad key"}))
     errors.append(await caught(books.request("GET", "/books/denied")))
     server.script("POST", "/books/invoices", respond(500, {"error": "internal", "message": "boom"}))
-    errors.append(await caught(books.invoices.create(an_invoice_create())))
+    errors.append(await caught(books.invoices.create(bolts_invoice())))
     server.script("GET", "/books/huge", flood(Meter()))
     errors.append(await caught(books.request("GET", "/books/huge")))
     errors.append(await caught(books.request("GET", "/x", extra_headers={"X-Bad": "a\r\nb"})))
@@ -379,14 +379,14 @@ async def every_failure(server: ScriptedServer, auth_scheme: str, *, userinfo: b
 
     errors.append(await caught(within(0.3)))
     async with raw_server(*BAD_STATUS_LINE) as raw, client(raw.base_url) as bad:
-        errors.append(await caught(bad.invoices.create(an_invoice_create())))
+        errors.append(await caught(bad.invoices.create(bolts_invoice())))
         errors.append(await caught(bad.request("GET", "/x")))
     async with scripted_server() as closed_soon:
         gone = closed_soon.base_url
     async with client(gone, max_retries=0) as nowhere:
         errors.append(await caught(nowhere.request("GET", "/x")))
     server.script("POST", "/books/invoices", stall_head(30.0))
-    pending = asyncio.ensure_future(books.invoices.create(an_invoice_create()))
+    pending = asyncio.ensure_future(books.invoices.create(bolts_invoice()))
     await arrived(server, "POST", "/books/invoices", 3)
     await books.aclose(grace=0.05)
     errors.append(await caught(pending))

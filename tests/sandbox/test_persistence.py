@@ -7,8 +7,9 @@ from pathlib import Path
 import aiohttp
 
 from books_async.sandbox import serve
+from tests.factories import invoice_dict
 
-from .conftest import Api, invoice_body
+from .conftest import Api
 
 
 async def test_data_survives_a_restart(tmp_path: Path) -> None:
@@ -18,7 +19,7 @@ async def test_data_survives_a_restart(tmp_path: Path) -> None:
         api = Api(session, sb)
         seed = sb.seed
         assert seed is not None
-        first = await api.post("/books/invoices", invoice_body(seed.customer_b2c, invoice_number="P-1"))
+        first = await api.post("/books/invoices", invoice_dict(seed.customer_b2c, invoice_number="P-1"))
         assert first.status == 201
         await api.patch(f"/books/invoices/{first.json['_id']}", {"status": "sent"})
         await api.post(
@@ -36,9 +37,9 @@ async def test_data_survives_a_restart(tmp_path: Path) -> None:
         assert str(got.json["amount_paid"]) == "10.10"
         assert b'"amount_paid":10.10' in got.raw
         assert (
-            await api.post("/books/invoices", invoice_body(sb.seed.customer_b2c, invoice_number="P-1"))
+            await api.post("/books/invoices", invoice_dict(sb.seed.customer_b2c, invoice_number="P-1"))
         ).status == 409  # type: ignore[union-attr]
-        nxt = await api.post("/books/invoices", invoice_body(sb.seed.customer_b2c))  # type: ignore[union-attr]
+        nxt = await api.post("/books/invoices", invoice_dict(sb.seed.customer_b2c))  # type: ignore[union-attr]
         assert nxt.json["invoice_number"] == "INV-0002"
 
 

@@ -34,7 +34,6 @@ from books_async.models import (
     EmailReceipt,
     Invoice,
     InvoiceBulkAction,
-    InvoiceCreate,
     InvoiceStatus,
     InvoiceUpdate,
     ItemType,
@@ -48,10 +47,9 @@ from books_async.models import (
     SupplyType,
 )
 from books_async.sandbox import Sandbox, SeedIds
+from tests.factories import DAY, invoice, line
 
 D = Decimal
-# Far in the future, so no invoice here turns overdue while the suite runs (the dashboard test makes its own).
-DAY = date(2099, 4, 1)
 
 
 @pytest.fixture
@@ -60,38 +58,6 @@ def seed(sandbox: Sandbox) -> SeedIds:
     ids = sandbox.seed
     assert ids is not None
     return ids
-
-
-def line(
-    quantity: str = "2",
-    rate: str = "1000.00",
-    gst_rate: str = "18",
-    *,
-    item_type: ItemType = ItemType.service,
-    description: str = "Consulting",
-    discount: str | None = None,
-    product_id: str | None = None,
-) -> LineItemCreate:
-    """A line item; 2 x 1000.00 of a service at 18 % unless told otherwise."""
-    return LineItemCreate(
-        item_type=item_type,
-        description=description,
-        quantity=D(quantity),
-        rate=D(rate),
-        gst_rate=D(gst_rate),
-        discount=None if discount is None else D(discount),
-        product_id=product_id,
-    )
-
-
-def invoice(customer_id: str, *lines: LineItemCreate, **fields: object) -> InvoiceCreate:
-    """An InvoiceCreate dated :data:`DAY` with ``lines`` (one default line if none)."""
-    return InvoiceCreate(
-        customer_id=customer_id,
-        invoice_date=fields.pop("invoice_date", DAY),  # type: ignore[arg-type]
-        line_items=list(lines) or [line()],
-        **fields,  # type: ignore[arg-type]
-    )
 
 
 def client(sandbox: Sandbox, key: str, **options: object) -> BooksClient:

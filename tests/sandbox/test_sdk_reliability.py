@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import Sequence
-from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -24,35 +23,15 @@ from books_async import (
     RateLimitError,
 )
 from books_async.models import (
-    InvoiceCreate,
     InvoiceStatus,
     InvoiceUpdate,
-    ItemType,
-    LineItemCreate,
     PaymentCreate,
     PaymentMethod,
 )
 from books_async.sandbox import Sandbox, serve
+from tests.factories import invoice
 
 D = Decimal
-
-
-def invoice(customer_id: str, number: str | None = None) -> InvoiceCreate:
-    """A one-line invoice: 2 x 1000.00 of a service at 18 %."""
-    return InvoiceCreate(
-        customer_id=customer_id,
-        invoice_date=date(2099, 4, 1),
-        invoice_number=number,
-        line_items=[
-            LineItemCreate(
-                item_type=ItemType.service,
-                description="Consulting",
-                quantity=D(2),
-                rate=D("1000.00"),
-                gst_rate=D(18),
-            )
-        ],
-    )
 
 
 def customer(sandbox: Sandbox) -> str:
@@ -150,7 +129,7 @@ async def test_client_limiter_keeps_every_server_window_under_the_quota(sandbox:
 async def test_dropped_create_is_outcome_unknown_yet_stored(sandbox: Sandbox, books: BooksClient) -> None:
     """A POST whose answer is lost raises OutcomeUnknownError, is not resent, and the invoice was created."""
     with pytest.raises(OutcomeUnknownError) as err:
-        await books.invoices.create(invoice(customer(sandbox), "DROP-1"))
+        await books.invoices.create(invoice(customer(sandbox), invoice_number="DROP-1"))
     assert err.value.method == "POST"
     assert statuses(sandbox) == [201]  # one attempt, processed; never retried
     assert [d["invoice_number"] for d in sandbox.store.documents("invoices", sandbox.org_id)] == ["DROP-1"]
@@ -189,7 +168,7 @@ async def test_data_file_keeps_documents_across_restarts(tmp_path: Path) -> None
         serve(data=path) as sb,
         BooksClient(sb.api_key, base_url=sb.base_url, rate_limit=None) as books,
     ):
-        made = await books.invoices.create(invoice(customer(sb), "KEEP-1"))
+        made = await books.invoices.create(invoice(customer(sb), invoice_number="KEEP-1"))
         await books.invoices.update(made.id, InvoiceUpdate(status=InvoiceStatus.sent))
         await books.invoices.record_payment(
             made.id, PaymentCreate(amount=D("10.10"), payment_method=PaymentMethod.cash)
@@ -206,7 +185,7 @@ async def test_data_file_keeps_documents_across_restarts(tmp_path: Path) -> None
         )
         assert got.balance_due == D("2349.90")
         with pytest.raises(ConflictError):
-            await books.invoices.create(invoice(customer(sb), "KEEP-1"))
+            await books.invoices.create(invoice(customer(sb), invoice_number="KEEP-1"))
         numbers = [i.invoice_number async for i in books.invoices.iter()]
         assert numbers == ["KEEP-1"]
 
@@ -216,4 +195,4 @@ async def test_without_data_file_nothing_survives() -> None:
     for _ in itertools.repeat(None, 2):
         async with serve() as sb, BooksClient(sb.api_key, base_url=sb.base_url, rate_limit=None) as books:
             assert (await books.invoices.list()).pagination.total == 0
-            await books.invoices.create(invoice(customer(sb), "ONCE-1"))
+            await books.invoices.create(invoice(customer(sb), invoice_number="ONCE-1"))
