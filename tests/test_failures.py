@@ -41,6 +41,7 @@ from tests.scripted_server import (
     respond,
     scripted_server,
 )
+from tests.virtual_time import RecordingClient, assert_backed_off
 
 SECRET = "sk_live_do_not_leak_0123456789"  # noqa: S105  # a fake key the tests hunt for
 PROXY_USER = "proxyuser"
@@ -68,14 +69,14 @@ async def server() -> AsyncIterator[ScriptedServer]:
         yield s
 
 
-def client_for(base_url: str, **kwargs: object) -> BooksClient:
+def client_for(base_url: str, **kwargs: object) -> RecordingClient:
     options: dict[str, object] = {
         "rate_limit": None,
         "max_retries": 3,
         "timeout": Timeout(connect=2.0, read=2.0, total=20.0),
     }
     options.update(kwargs)
-    return BooksClient(SECRET, base_url=base_url, **options)  # type: ignore[arg-type]
+    return RecordingClient(SECRET, base_url=base_url, **options)
 
 
 def chain(error: BaseException) -> list[BaseException]:
@@ -107,6 +108,7 @@ async def test_cut_body_of_a_get_is_retried_then_succeeds(server: ScriptedServer
         invoice = await books.invoices.get(INVOICE_ID)
     assert invoice.id == INVOICE_ID
     assert len(server.seen) == 2
+    assert_backed_off(books.waits, 1)
 
 
 async def test_cut_body_of_a_get_raises_connection_error_when_retries_run_out(server: ScriptedServer) -> None:
@@ -116,6 +118,7 @@ async def test_cut_body_of_a_get_raises_connection_error_when_retries_run_out(se
         with pytest.raises(APIConnectionError) as caught:
             await books.invoices.get(INVOICE_ID)
     assert len(server.seen) == 3
+    assert_backed_off(books.waits, 2)
     cause = caught.value.__cause__
     assert isinstance(cause, UnderlyingError)
     assert cause.kind == "aiohttp.ClientPayloadError"
@@ -130,6 +133,7 @@ async def test_stalled_body_of_a_get_raises_api_timeout(server: ScriptedServer) 
         with pytest.raises(APITimeoutError) as caught:
             await books.invoices.get(INVOICE_ID)
     assert len(server.seen) == 2
+    assert_backed_off(books.waits, 1)
     assert_only_ours(caught.value)
 
 
@@ -146,6 +150,7 @@ async def test_broken_body_of_a_created_write_says_it_happened(
     assert (error.status, error.body, error.method) == (201, b'{"_id": "65a1b2', "POST")
     assert "do not send it again" in str(error)
     assert len(server.seen) == 1
+    assert books.waits == []
     assert_only_ours(error)
 
 
@@ -164,6 +169,7 @@ async def test_broken_error_body_of_a_post_keeps_the_status_it_got(
     assert type(caught.value) is error
     assert getattr(caught.value, "status", None) == status
     assert len(server.seen) == 1
+    assert books.waits == []
     assert_only_ours(caught.value)
 
 
@@ -176,6 +182,7 @@ async def test_broken_error_body_of_a_get_keeps_the_status_it_got(server: Script
     assert caught.value.body == '{"_id": "65a1b2'  # what arrived, as text
     assert "could not be read" in str(caught.value)
     assert len(server.seen) == 1
+    assert books.waits == []
 
 
 async def test_broken_body_of_a_read_only_post_is_retried(server: ScriptedServer) -> None:
@@ -187,6 +194,7 @@ async def test_broken_body_of_a_read_only_post_is_retried(server: ScriptedServer
         result = await books.validate.check(request)
     assert result.valid is True
     assert len(server.seen) == 2
+    assert_backed_off(books.waits, 1)
 
 
 async def test_delete_whose_2xx_body_broke_off_then_404_counts_as_deleted(server: ScriptedServer) -> None:
@@ -195,6 +203,7 @@ async def test_delete_whose_2xx_body_broke_off_then_404_counts_as_deleted(server
     async with client_for(server.base_url) as books:
         assert await books.invoices.delete(INVOICE_ID) is None
     assert len(server.seen) == 2
+    assert_backed_off(books.waits, 1)
 
 
 # ---------------------------------------------------------------------------------- malformed answers
@@ -206,6 +215,7 @@ async def test_malformed_status_line_is_a_connection_error_for_a_get() -> None:
         with pytest.raises(APIConnectionError) as caught:
             await books.invoices.get(INVOICE_ID)
     assert raw.requests == 2
+    assert_backed_off(books.waits, 1)
     cause = caught.value.__cause__
     assert isinstance(cause, UnderlyingError)
     assert cause.kind == "aiohttp.ClientResponseError"
@@ -218,6 +228,7 @@ async def test_malformed_status_line_after_a_post_is_outcome_unknown() -> None:
         with pytest.raises(OutcomeUnknownError) as caught:
             await books.invoices.create(bolts_invoice())
     assert raw.requests == 1
+    assert books.waits == []
     assert caught.value.status is None
     assert_only_ours(caught.value)
 
@@ -229,6 +240,7 @@ async def test_malformed_body_of_a_get_is_a_connection_error(answer: tuple[bytes
         with pytest.raises(APIConnectionError) as caught:
             await books.invoices.get(INVOICE_ID)
     assert raw.requests == 2
+    assert_backed_off(books.waits, 1)
     assert isinstance(caught.value.__cause__, UnderlyingError)
     assert caught.value.__cause__.kind == "aiohttp.ClientPayloadError"
     assert_only_ours(caught.value)

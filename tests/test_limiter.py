@@ -10,11 +10,9 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-import selectors
 import time
 import warnings
-from collections.abc import Callable, Coroutine, Sequence
-from typing import TypeVar
+from collections.abc import Callable, Sequence
 
 import pytest
 from hypothesis import given, settings
@@ -32,60 +30,7 @@ from books_async._limiter import (
     default_margin,
     limiter_for_key,
 )
-
-T = TypeVar("T")
-
-
-class VirtualClock:
-    """Seconds of virtual time, shared by a VirtualTimeLoop and the limiter under test."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-class _VirtualSelector(selectors.DefaultSelector):
-    def __init__(self, clock: VirtualClock) -> None:
-        super().__init__()
-        self._clock = clock
-
-    # typeshed types SelectorKey.data as Any, so naming the inherited return type trips explicit-any.
-    def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:  # type: ignore[explicit-any]
-        if timeout is None:
-            # Nothing is ready and no timer is set: the real loop would block forever.
-            raise RuntimeError("deadlock: every task is waiting and no timer is set")
-        self._clock.now += max(timeout, 0.0)
-        return super().select(0)
-
-
-class VirtualTimeLoop(asyncio.SelectorEventLoop):
-    """An event loop whose clock jumps to the next timer whenever it would otherwise wait."""
-
-    def __init__(self, clock: VirtualClock) -> None:
-        super().__init__(_VirtualSelector(clock))
-        self._virtual = clock
-
-    def time(self) -> float:
-        return self._virtual.now
-
-
-def run_virtual(clock: VirtualClock, main: Callable[[], Coroutine[object, object, T]]) -> T:
-    """Run `main()` to completion on a fresh virtual-time loop driven by `clock`."""
-    with asyncio.Runner(loop_factory=lambda: VirtualTimeLoop(clock)) as runner:
-        return runner.run(main())
-
-
-def max_in_any_window(times: Sequence[float], width: float) -> int:
-    """The most admissions in any closed window [t, t + width]."""
-    ordered = sorted(times)
-    best, lo = 0, 0
-    for hi, t in enumerate(ordered):
-        while t - ordered[lo] > width:
-            lo += 1
-        best = max(best, hi - lo + 1)
-    return best
+from tests.virtual_time import VirtualClock, VirtualTimeLoop, max_in_any_window, run_virtual
 
 
 async def admit_all(limiter: SlidingWindowLimiter, clock: Callable[[], float], n: int) -> list[float]:

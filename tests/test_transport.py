@@ -54,6 +54,7 @@ from tests.scripted_server import (
     scripted_server,
     stall,
 )
+from tests.virtual_time import RecordingClient
 
 SECRET = "sk_live_do_not_leak_0123456789"  # noqa: S105  # a fake key the tests hunt for
 INVOICE_PATH = f"/books/invoices/{INVOICE_ID}"
@@ -63,18 +64,6 @@ INVOICE_PATH = f"/books/invoices/{INVOICE_ID}"
 async def server() -> AsyncIterator[ScriptedServer]:
     async with scripted_server() as s:
         yield s
-
-
-class RecordingClient(BooksClient):
-    """A client whose retry waits are recorded in ``waits`` instead of slept through."""
-
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        self.waits: list[float] = []
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-
-    async def _sleep(self, seconds: float) -> None:  # type: ignore[override]
-        self.waits.append(seconds)
-        await asyncio.sleep(0)  # still a point where the task yields, as a real wait is
 
 
 def client_for(server: ScriptedServer, **kwargs: object) -> RecordingClient:

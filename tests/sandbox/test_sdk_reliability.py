@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 
@@ -30,6 +29,7 @@ from books_async.models import (
 )
 from books_async.sandbox import Sandbox, serve
 from tests.factories import invoice
+from tests.virtual_time import max_in_any_window
 
 D = Decimal
 
@@ -45,23 +45,12 @@ def statuses(sandbox: Sandbox, org_id: str | None = None) -> list[int]:
     return [s for _, org, _, _, s in sandbox.request_log if org_id is None or org == org_id]
 
 
-def max_in_window(times: Sequence[float], period: float) -> int:
-    """The largest number of ``times`` in any half-open window ``[t, t + period)`` (a two-pointer sweep)."""
-    ordered = sorted(times)
-    best = start = 0
-    for end, t in enumerate(ordered):
-        while t - ordered[start] >= period:
-            start += 1
-        best = max(best, end - start + 1)
-    return best
-
-
 def test_max_in_window_counts_half_open_windows() -> None:
     """The sweep treats two requests exactly one period apart as in different windows, like the server."""
-    assert max_in_window([], 1.0) == 0
-    assert max_in_window([0.0, 1.0, 2.0], 1.0) == 1
-    assert max_in_window([0.0, 0.5, 0.99, 1.0, 1.2], 1.0) == 4
-    assert max_in_window([3.0, 0.1, 0.2], 1.0) == 2  # unsorted input
+    assert max_in_any_window([], 1.0, closed=False) == 0
+    assert max_in_any_window([0.0, 1.0, 2.0], 1.0, closed=False) == 1
+    assert max_in_any_window([0.0, 0.5, 0.99, 1.0, 1.2], 1.0, closed=False) == 4
+    assert max_in_any_window([3.0, 0.1, 0.2], 1.0, closed=False) == 2  # unsorted input
 
 
 # ------------------------------------------------------------------------------------------ rate limit
@@ -119,7 +108,7 @@ async def test_client_limiter_keeps_every_server_window_under_the_quota(sandbox:
     mine = [(t, s) for t, org, _, _, s in sandbox.request_log if org == sandbox.org_id]
     assert len(mine) == 121
     assert [s for _, s in mine].count(429) == 0
-    assert max_in_window([t for t, _ in mine], 1.0) <= 20
+    assert max_in_any_window([t for t, _ in mine], 1.0, closed=False) <= 20
 
 
 # ---------------------------------------------------------------------------------------------- faults
