@@ -11,7 +11,8 @@ extra and pytest-asyncio)::
 
 Fixtures: ``sandbox`` (a running :class:`books_async.sandbox.Sandbox`, fresh data for every test),
 ``sandbox_url`` (its base URL), ``sandbox_api_key`` (an owner key) and ``books`` (a ``BooksClient`` on it).
-The ``sandbox`` marker's keyword arguments go to :func:`books_async.sandbox.serve`.
+The ``sandbox`` marker's keyword arguments go to :func:`books_async.sandbox.serve`, the ``books`` marker's
+to ``BooksClient(...)``: ``@pytest.mark.books(max_retries=0, rate_limit=None)``.
 """
 
 from __future__ import annotations
@@ -30,11 +31,16 @@ __all__ = ["books", "pytest_configure", "sandbox", "sandbox_api_key", "sandbox_u
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Register the ``sandbox`` marker."""
+    """Register the ``sandbox`` and ``books`` markers."""
     config.addinivalue_line(
         "markers",
         "sandbox(**options): options for the sandbox fixture, passed to books_async.sandbox.serve() "
         "(rate_limit, faults, faults_seed, empty, api_key, data)",
+    )
+    config.addinivalue_line(
+        "markers",
+        "books(**options): keyword arguments for the books fixture's BooksClient(...) "
+        "(rate_limit, max_retries, timeout, api_key, ...; base_url is the sandbox's)",
     )
 
 
@@ -63,9 +69,11 @@ def sandbox_api_key(sandbox: Sandbox) -> str:
 
 
 @pytest_asyncio.fixture
-async def books(sandbox: Sandbox) -> AsyncIterator[BooksClient]:
-    """A ``BooksClient`` connected to the sandbox with an owner key."""
+async def books(request: pytest.FixtureRequest, sandbox: Sandbox) -> AsyncIterator[BooksClient]:
+    """A ``BooksClient`` connected to the sandbox with an owner key, and the ``books`` marker's options."""
     from books_async import BooksClient
 
-    async with BooksClient(api_key=sandbox.api_key, base_url=sandbox.base_url) as client:
+    marker = request.node.get_closest_marker("books")
+    options = {"api_key": sandbox.api_key, **(marker.kwargs if marker is not None else {})}
+    async with BooksClient(base_url=sandbox.base_url, **options) as client:
         yield client

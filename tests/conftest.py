@@ -11,6 +11,7 @@ import pytest_asyncio
 
 # Imported rather than listed in pytest_plugins: once the package's pytest11 entry point registers
 # books_async.testing, a second registration under the module's own name would be refused.
+from books_async import testing
 from books_async.testing import books, sandbox, sandbox_api_key, sandbox_url
 from tests import drift_server
 
@@ -21,8 +22,8 @@ __all__ = ["books", "drift_proxy", "sandbox", "sandbox_api_key", "sandbox_url"]
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Register the ``sandbox`` marker (also registered by the plugin; registering twice is harmless)."""
-    config.addinivalue_line("markers", "sandbox(**options): options passed to books_async.sandbox.serve()")
+    """Register the plugin's markers (its fixtures are imported, so it is not loaded), and ``drift``."""
+    testing.pytest_configure(config)
     config.addinivalue_line(
         "markers", "drift(*kinds): drift kinds the drift_proxy fixture switches on (default: all of them)"
     )

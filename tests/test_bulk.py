@@ -57,6 +57,8 @@ from tests.scripted_server import (
 
 DAY = date(2026, 11, 2)
 MISSING_ID = "0123456789abcdef01234567"
+# Bulk jobs send more than the API's 100 requests a minute; quotas have tests of their own.
+pytestmark = [pytest.mark.sandbox(rate_limit=None), pytest.mark.books(rate_limit=None)]
 
 
 def bolts(description: str = "Steel bolts", quantity: int = 2) -> LineItemCreate:
@@ -91,18 +93,6 @@ def listing(directory: Path, pattern: str = "*") -> list[str]:
 
 def posts(sb: Sandbox, path: str) -> int:
     return sum(1 for entry in sb.request_log if entry[2] == "POST" and entry[3].endswith(path))
-
-
-@pytest.fixture
-async def sandbox() -> AsyncIterator[Sandbox]:
-    async with serve(rate_limit=None) as sb:
-        yield sb
-
-
-@pytest.fixture
-async def books(sandbox: Sandbox) -> AsyncIterator[BooksClient]:
-    async with BooksClient(api_key=sandbox.api_key, base_url=sandbox.base_url, rate_limit=None) as client:
-        yield client
 
 
 @pytest.fixture

@@ -81,12 +81,12 @@ async def test_rate_limit_is_shared_by_an_orgs_keys(sandbox: Sandbox) -> None:
 
 
 @pytest.mark.sandbox(rate_limit=(5, 1.0))
-async def test_rate_limit_retry_waits_then_succeeds(sandbox: Sandbox) -> None:
+@pytest.mark.books(rate_limit=None)
+async def test_rate_limit_retry_waits_then_succeeds(sandbox: Sandbox, books: BooksClient) -> None:
     """With retries on (and no client-side limit) a 429 is waited out and the call then succeeds."""
-    async with BooksClient(sandbox.api_key, base_url=sandbox.base_url, rate_limit=None) as books:
-        for _ in range(5):
-            await books.invoices.list()
-        context = await books.validate.context()
+    for _ in range(5):
+        await books.invoices.list()
+    context = await books.validate.context()
     assert context.org_id == sandbox.org_id
     assert books.rate_limited >= 1
     log = statuses(sandbox, sandbox.org_id)
