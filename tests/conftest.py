@@ -1,5 +1,6 @@
-"""Fixtures shared by every test: a real sandbox on 127.0.0.1:0 (see ``books_async.testing``), and an
-off-spec proxy in front of it (``drift_proxy``, see ``tests/drift_server.py``)."""
+"""Fixtures shared by every test: a real sandbox on 127.0.0.1:0 (see ``books_async.testing``), an off-spec
+proxy in front of it (``drift_proxy``, see ``tests/drift_server.py``) and a scripted server (``server``, see
+``tests/scripted_server.py``)."""
 
 from __future__ import annotations
 
@@ -14,11 +15,12 @@ import pytest_asyncio
 from books_async import testing
 from books_async.testing import books, sandbox, sandbox_api_key, sandbox_url
 from tests import drift_server
+from tests.scripted_server import ScriptedServer, scripted_server
 
 if TYPE_CHECKING:
-    from books_async.sandbox import Sandbox
+    from books_async.sandbox import Sandbox, SeedIds
 
-__all__ = ["books", "drift_proxy", "sandbox", "sandbox_api_key", "sandbox_url"]
+__all__ = ["books", "drift_proxy", "sandbox", "sandbox_api_key", "sandbox_url", "seed", "server"]
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -38,3 +40,18 @@ async def drift_proxy(
     kinds = frozenset(marker.args) if marker is not None and marker.args else drift_server.ALL_DRIFTS
     async with drift_server.drift_proxy(sandbox.base_url, drifts=kinds) as proxy:
         yield proxy
+
+
+@pytest_asyncio.fixture
+async def server() -> AsyncIterator[ScriptedServer]:
+    """A scripted server on 127.0.0.1: answers what each test scripts, and records what it was sent."""
+    async with scripted_server() as s:
+        yield s
+
+
+@pytest.fixture
+def seed(sandbox: Sandbox) -> SeedIds:
+    """Ids of the sandbox's seeded customers, products and services."""
+    ids = sandbox.seed
+    assert ids is not None
+    return ids

@@ -1,7 +1,8 @@
-"""Builders for what tests send: typed models (``line``, ``invoice``, ``customer``) and the same bodies as
-wire dicts (``line_dict``, ``invoice_dict``). Each is valid by default and takes keyword overrides, so a
-test names only what it is about. Strings given for money become exact Decimals; wrong types on purpose go
-through ``attrs.evolve`` on a built model, so that no builder coerces them away."""
+"""Builders for what tests send: typed models (``line``, ``invoice``, ``customer``), the same bodies as wire
+dicts (``line_dict``, ``invoice_dict``), and a sandbox client with another key (``client``). Each is valid
+by default and takes keyword overrides, so a test names only what it is about. Strings given for money
+become exact Decimals; wrong types on purpose go through ``attrs.evolve`` on a built model, so that no
+builder coerces them away."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from decimal import Decimal
 
 import attrs
 
+from books_async import BooksClient
 from books_async.models import (
     Address,
     CustomerCreate,
@@ -18,12 +20,14 @@ from books_async.models import (
     ItemType,
     LineItemCreate,
 )
+from books_async.sandbox import Sandbox
 
 __all__ = [
     "ADDRESS",
     "DAY",
     "OBJECT_ID",
     "bolts_invoice",
+    "client",
     "customer",
     "invoice",
     "invoice_dict",
@@ -84,6 +88,12 @@ def bolts_invoice(lines: int = 1) -> InvoiceCreate:
         unit="NOS",
     )
     return invoice(OBJECT_ID, *[bolts] * lines)
+
+
+def client(sandbox: Sandbox, key: str, **options: object) -> BooksClient:
+    """A client of ``sandbox`` with ``key`` (another role's, org's or app's), and no client-side limit."""
+    options.setdefault("rate_limit", None)
+    return BooksClient(key, base_url=sandbox.base_url, **options)  # type: ignore[arg-type]
 
 
 def line_dict(**fields: object) -> dict[str, object]:

@@ -8,7 +8,6 @@ away, and ``ResponseTooLargeError.received`` what the client had read when it st
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import orjson
 import pytest
@@ -25,7 +24,7 @@ from books_async._body import DEFAULT_MAX_RESPONSE_BYTES
 from books_async._transport import ByteStream
 from tests.factories import bolts_invoice
 from tests.hostile_server import GIB, MIB, Meter, flood, gzip_bomb
-from tests.scripted_server import INVOICE, INVOICE_ID, ScriptedServer, respond_bytes, scripted_server
+from tests.scripted_server import INVOICE, INVOICE_ID, ScriptedServer, respond_bytes
 from tests.virtual_time import RecordingClient
 
 SECRET = "sk_live_do_not_leak_0123456789"  # noqa: S105  # a fake key
@@ -33,12 +32,6 @@ INVOICE_PATH = f"/books/invoices/{INVOICE_ID}"
 # What the server may write beyond what the client read: the kernel's socket buffers on loopback (a few MB)
 # and aiohttp's read buffer. Generous, as a bound; the point is that it is nowhere near 2 GB.
 SLACK = 32 * MIB
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[ScriptedServer]:
-    async with scripted_server() as s:
-        yield s
 
 
 def client_for(server: ScriptedServer, **kwargs: object) -> RecordingClient:

@@ -36,7 +36,6 @@ from tests.scripted_server import (
     drop,
     respond,
     respond_bytes,
-    scripted_server,
 )
 
 SECRET = "sk_live_do_not_leak_0123456789"  # noqa: S105  # a fake key the tests hunt for
@@ -51,12 +50,6 @@ A_RECEIPT = {
     "sent_at": "2026-11-01T10:00:00Z",
     "document_status": "sent",
 }
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[ScriptedServer]:
-    async with scripted_server() as s:
-        yield s
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 import aiohttp
 import pytest
@@ -61,12 +61,6 @@ BAD_GZIP = (
     b"Content-Length: 12\r\n\r\n",
     b"not gzip at!",
 )
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[ScriptedServer]:
-    async with scripted_server() as s:
-        yield s
 
 
 def client_for(base_url: str, **kwargs: object) -> RecordingClient:

@@ -60,12 +60,6 @@ SECRET = "sk_live_do_not_leak_0123456789"  # noqa: S105  # a fake key the tests 
 INVOICE_PATH = f"/books/invoices/{INVOICE_ID}"
 
 
-@pytest.fixture
-async def server() -> AsyncIterator[ScriptedServer]:
-    async with scripted_server() as s:
-        yield s
-
-
 def client_for(server: ScriptedServer, **kwargs: object) -> RecordingClient:
     options: dict[str, object] = {"max_retries": 3, "timeout": Timeout(total=10.0)}
     if "limiter" not in kwargs:

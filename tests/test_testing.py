@@ -9,7 +9,7 @@ import pytest
 pytest_plugins = ["pytester"]
 
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_plugin_gives_a_running_sandbox(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -11,7 +11,7 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -23,13 +23,9 @@ import yaml
 
 from books_async._extra import BooksModel
 from books_async._types import NOT_GIVEN
+from tests.codegen.walk import ROOT, SPEC_PATH, Node, operations
 
-ROOT = Path(__file__).resolve().parent.parent
-SPEC_PATH = ROOT / "openapi" / "books.yaml"
 GENERATED = ROOT / "books_async" / "_generated"
-HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
-
-Node = Mapping[str, object]
 
 
 def run_codegen(*args: str) -> subprocess.CompletedProcess[str]:
@@ -53,23 +49,11 @@ def tree(directory: Path) -> dict[str, bytes]:
 
 
 @pytest.fixture(scope="module")
-def spec() -> Node:
-    return cast("Node", yaml.safe_load(SPEC_PATH.read_bytes()))
-
-
-@pytest.fixture(scope="module")
 def regenerated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("generated")
     done = run_codegen("--out", str(out))
     assert done.returncode == 0, done.stderr
     return out
-
-
-def operations(spec: Node) -> Iterator[tuple[str, str, Node]]:
-    for path, item in cast("Mapping[str, Node]", spec["paths"]).items():
-        for method in HTTP_METHODS:
-            if method in item:
-                yield method.upper(), path, cast("Node", item[method])
 
 
 def test_codegen_output_matches_the_committed_files(regenerated: Path) -> None:
