@@ -13,14 +13,33 @@ import pytest_asyncio
 # Imported rather than listed in pytest_plugins: once the package's pytest11 entry point registers
 # books_async.testing, a second registration under the module's own name would be refused.
 from books_async import testing
-from books_async.testing import books, sandbox, sandbox_api_key, sandbox_url
+from books_async.testing import (
+    books,
+    sandbox,
+    sandbox_api_key,
+    sandbox_sync_api_key,
+    sandbox_sync_url,
+    sandbox_thread,
+    sandbox_url,
+)
 from tests import drift_server
 from tests.scripted_server import ScriptedServer, scripted_server
 
 if TYPE_CHECKING:
     from books_async.sandbox import Sandbox, SeedIds
 
-__all__ = ["books", "drift_proxy", "sandbox", "sandbox_api_key", "sandbox_url", "seed", "server"]
+__all__ = [
+    "books",
+    "drift_proxy",
+    "sandbox",
+    "sandbox_api_key",
+    "sandbox_sync_api_key",
+    "sandbox_sync_url",
+    "sandbox_thread",
+    "sandbox_url",
+    "seed",
+    "server",
+]
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -9,7 +9,6 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -19,9 +18,11 @@ import pytest
 
 from books_async import BooksClient
 from books_async.models import CustomerType, InvoiceCreate, ItemType, LineItemCreate
-from books_async.sandbox import Sandbox, SandboxConfig
+from books_async.sandbox import Sandbox
 from tests.redis_server import redis_server
 
+# A quota the tour never meets, so none of its examples waits for a window.
+pytestmark = pytest.mark.sandbox(rate_limit=(100_000, 60.0))
 README = Path(__file__).resolve().parent.parent / "README.md"
 _BLOCK = re.compile(r"^```python\n(.*?)^```", re.MULTILINE | re.DOTALL)
 # A block whose first line names a file ("# conftest.py") is that file of a reader's project.
@@ -44,13 +45,12 @@ def _is_a_test_file(code: str) -> bool:
 
 
 @pytest.fixture
-def sandbox_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Sandbox]:
+def sandbox_env(sandbox_thread: Sandbox, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Sandbox:
     """A threaded sandbox, BOOKS_API_KEY and BOOKS_BASE_URL set to it, and a scratch working directory."""
-    with Sandbox.run_in_thread(SandboxConfig(rate_limit=(100_000, 60.0))) as sb:
-        monkeypatch.setenv("BOOKS_API_KEY", sb.api_key)
-        monkeypatch.setenv("BOOKS_BASE_URL", sb.base_url)
-        monkeypatch.chdir(tmp_path)
-        yield sb
+    monkeypatch.setenv("BOOKS_API_KEY", sandbox_thread.api_key)
+    monkeypatch.setenv("BOOKS_BASE_URL", sandbox_thread.base_url)
+    monkeypatch.chdir(tmp_path)
+    return sandbox_thread
 
 
 async def _run_block(code: str, namespace: dict[str, object]) -> None:

@@ -23,7 +23,7 @@ import yaml
 
 from books_async._extra import BooksModel
 from books_async._types import NOT_GIVEN
-from tests.codegen.walk import ROOT, SPEC_PATH, Node, operations
+from tests.codegen.walk import ROOT, SPEC_PATH, Node, operations, resolve
 
 GENERATED = ROOT / "books_async" / "_generated"
 
@@ -274,7 +274,7 @@ def test_generated_resources_have_one_async_method_per_operation(spec: Node) -> 
         query = [
             str(resolved["name"])
             for raw in cast("list[Node]", op.get("parameters", []))
-            if (resolved := _resolve(spec, raw))["in"] == "query"
+            if (resolved := resolve(spec, raw))["in"] == "query"
         ]
         keyword = [p.name for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY]
         extras = {"extra_headers", "extra_query"} | ({"extra_body"} if "requestBody" in op else set())
@@ -283,20 +283,11 @@ def test_generated_resources_have_one_async_method_per_operation(spec: Node) -> 
         assert all(p.default is NOT_GIVEN for p in params if p.name in query and p.default is not p.empty)
         if "requestBody" in op:
             # The model a dict body is checked against: for a bulk `X | X[]` body, the item model X.
-            body_schema = _resolve(spec, cast("Node", op["requestBody"]))["content"]["application/json"]
+            body_schema = resolve(spec, cast("Node", op["requestBody"]))["content"]["application/json"]
             refs = re.findall(r"#/components/schemas/(\w+)", str(body_schema))
             assert f"body_model={refs[0]}," in inspect.getsource(func), f"{method} {path}"
         count += 1
     assert count == 34
-
-
-def _resolve(spec: Node, node: Node) -> Node:
-    while "$ref" in node:
-        target: object = spec
-        for part in str(node["$ref"]).removeprefix("#/").split("/"):
-            target = cast("Node", target)[part]
-        node = cast("Node", target)
-    return node
 
 
 def test_every_paged_list_gets_a_generated_iter_with_the_same_filters(spec: Node) -> None:
@@ -309,7 +300,7 @@ def test_every_paged_list_gets_a_generated_iter_with_the_same_filters(spec: Node
         query = [
             str(resolved["name"])
             for raw in cast("list[Node]", op.get("parameters", []))
-            if (resolved := _resolve(spec, raw))["in"] == "query"
+            if (resolved := resolve(spec, raw))["in"] == "query"
         ]
         if method != "GET" or not {"page", "limit"} <= set(query):
             continue

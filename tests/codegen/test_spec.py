@@ -12,7 +12,7 @@ from typing import cast
 
 from openapi_spec_validator import validate
 
-from tests.codegen.walk import SPEC_PATH, Node, operations
+from tests.codegen.walk import SPEC_PATH, Node, operations, resolve
 
 # From the vendor's reference (shared/reference/books-api-reference.txt), base URL /api/v1.
 EXPECTED_OPERATIONS = {
@@ -59,16 +59,6 @@ EXPECTED_OPERATIONS = {
     # mobile (1)
     ("GET", "/books/mobile/dashboard"),
 }
-
-
-def resolve(spec: Node, node: Node) -> Node:
-    """Follow local `$ref`s to the object they name."""
-    while "$ref" in node:
-        target: object = spec
-        for part in str(node["$ref"]).removeprefix("#/").split("/"):
-            target = cast("Node", target)[part]
-        node = cast("Node", target)
-    return node
 
 
 def test_spec_is_valid_openapi_3_1(spec: Node) -> None:

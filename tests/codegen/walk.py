@@ -1,4 +1,4 @@
-"""The spec as the codegen tests read it: where it is, and its operations walked in document order."""
+"""The spec as the codegen tests read it: where it is, its operations in document order, and `$ref`s."""
 
 from __future__ import annotations
 
@@ -26,3 +26,13 @@ def operations(spec: Node) -> Iterator[tuple[str, str, Node]]:
         for method in HTTP_METHODS:
             if method in item:
                 yield method.upper(), path, cast("Node", item[method])
+
+
+def resolve(spec: Node, node: Node) -> Node:
+    """Follow local `$ref`s to the object they name."""
+    while "$ref" in node:
+        target: object = spec
+        for part in str(node["$ref"]).removeprefix("#/").split("/"):
+            target = cast("Node", target)[part]
+        node = cast("Node", target)
+    return node
