@@ -21,14 +21,12 @@ PYTHON = PYTHONS[0]
 # depend on our Python), the fake server's own tests, nor the multi-process and long job tests, which exercise
 # the same SDK code as the rest and would push CI past its time budget.
 NOT_SDK_TESTS = (
-    "tests/test_codegen.py",
-    "tests/test_conformance.py",
-    "tests/test_spec.py",
+    "tests/codegen",
     "tests/sandbox",
-    "tests/test_redis_limiter.py",
-    "tests/test_demo.py",
+    "tests/limiters/test_redis.py",
+    "tests/cli/test_demo.py",
     "tests/test_readme.py",
-    "tests/test_doctor.py",
+    "tests/cli/test_doctor.py",
 )
 
 

@@ -101,7 +101,7 @@ class BooksClient:
     """
 
     # Where retry waits go. No parameter, because users have no need of one; tests subclass the client
-    # with a method that records each wait instead (tests/test_transport.py, RecordingClient).
+    # with a method that records each wait instead (tests/virtual_time.py, RecordingClient).
     _sleep = staticmethod(asyncio.sleep)
 
     invoices: Invoices

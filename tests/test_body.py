@@ -8,7 +8,6 @@ away, and ``ResponseTooLargeError.received`` what the client had read when it st
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import orjson
 import pytest
@@ -23,9 +22,10 @@ from books_async import (
 )
 from books_async._body import DEFAULT_MAX_RESPONSE_BYTES
 from books_async._transport import ByteStream
+from tests.factories import bolts_invoice
 from tests.hostile_server import GIB, MIB, Meter, flood, gzip_bomb
-from tests.scripted_server import INVOICE, INVOICE_ID, ScriptedServer, respond_bytes, scripted_server
-from tests.test_transport import an_invoice_create
+from tests.scripted_server import INVOICE, INVOICE_ID, ScriptedServer, respond_bytes
+from tests.virtual_time import RecordingClient
 
 SECRET = "sk_live_do_not_leak_0123456789"  # noqa: S105  # a fake key
 INVOICE_PATH = f"/books/invoices/{INVOICE_ID}"
@@ -34,16 +34,10 @@ INVOICE_PATH = f"/books/invoices/{INVOICE_ID}"
 SLACK = 32 * MIB
 
 
-@pytest.fixture
-async def server() -> AsyncIterator[ScriptedServer]:
-    async with scripted_server() as s:
-        yield s
-
-
-def client_for(server: ScriptedServer, **kwargs: object) -> BooksClient:
+def client_for(server: ScriptedServer, **kwargs: object) -> RecordingClient:
     options: dict[str, object] = {"rate_limit": None, "max_retries": 3, "timeout": Timeout(total=60.0)}
     options.update(kwargs)
-    return BooksClient(SECRET, base_url=server.base_url, **options)  # type: ignore[arg-type]
+    return RecordingClient(SECRET, base_url=server.base_url, **options)
 
 
 async def stopped(meter: Meter) -> int:
@@ -74,6 +68,7 @@ async def test_answer_declaring_2gb_is_refused_without_reading_it(server: Script
     assert "max_response_bytes" in str(error)
     assert await stopped(meter) < SLACK
     assert len(server.seen) == 1
+    assert books.waits == []
 
 
 async def test_endless_chunked_answer_is_read_only_up_to_the_cap(server: ScriptedServer) -> None:
@@ -87,6 +82,7 @@ async def test_endless_chunked_answer_is_read_only_up_to_the_cap(server: Scripte
     assert cap < caught.value.received <= cap + MIB  # one read past the cap, at most
     assert await stopped(meter) < cap + SLACK
     assert len(server.seen) == 1
+    assert books.waits == []
 
 
 @pytest.mark.parametrize("declared", [None, 2 * GIB], ids=["endless", "2gb"])
@@ -102,6 +98,7 @@ async def test_huge_error_body_is_capped_and_keeps_its_status(
     assert caught.value.status == 500
     assert "max_response_bytes" in str(caught.value)
     assert len(str(caught.value.body)) <= 500  # a prefix of the text, not the megabyte
+    assert books.waits == []
     assert await stopped(meter) < MIB + SLACK
 
 
@@ -113,6 +110,7 @@ async def test_gzip_bomb_is_counted_after_decompression(server: ScriptedServer) 
         with pytest.raises(ResponseTooLargeError) as caught:
             await books.invoices.get(INVOICE_ID)
     assert MIB < caught.value.received <= 2 * MIB
+    assert books.waits == []
     assert await stopped(meter) < 16 * MIB  # compressed bytes; the whole bomb would be under 1 MiB anyway
 
 
@@ -122,10 +120,11 @@ async def test_too_large_answer_to_a_write_says_the_write_happened(server: Scrip
     server.script("POST", "/books/invoices", flood(meter, 201))
     async with client_for(server, max_response_bytes=MIB) as books:
         with pytest.raises(WriteAcceptedError) as caught:
-            await books.invoices.create(an_invoice_create())
+            await books.invoices.create(bolts_invoice())
     assert caught.value.status == 201
     assert isinstance(caught.value.__cause__, ResponseTooLargeError)
     assert len(server.seen) == 1
+    assert books.waits == []
 
 
 async def test_answer_exactly_at_the_cap_is_read(server: ScriptedServer) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -17,10 +16,7 @@ import pytest_asyncio
 
 from books_async import BooksClient, ResponseDecodeError, WriteAcceptedError, extra
 from books_async.models import (
-    InvoiceCreate,
     InvoiceStatus,
-    ItemType,
-    LineItemCreate,
     PaymentCreate,
     PaymentMethod,
     QuoteCreate,
@@ -28,8 +24,7 @@ from books_async.models import (
 )
 from books_async.sandbox import Sandbox
 from tests.drift_server import DriftProxy
-
-DAY = date(2099, 4, 1)
+from tests.factories import DAY, invoice, line
 
 
 @pytest.fixture(autouse=True)
@@ -44,14 +39,14 @@ async def b2c(sandbox: Sandbox) -> str:
     """A B2C customer's id, and a few invoices and a quote for it, made straight on the sandbox."""
     async with BooksClient(sandbox.api_key, base_url=sandbox.base_url, rate_limit=None) as direct:
         customer = next(c for c in (await direct.customers.list()).data if c.gstin is None)
-        made = await direct.invoices.create([_invoice(customer.id, f"SEED-{i}") for i in range(3)])
+        made = await direct.invoices.create(
+            [invoice(customer.id, invoice_number=f"SEED-{i}") for i in range(3)]
+        )
         await direct.invoices.send(made[0].id, SendRequest(to=["a@example.com"]))
         await direct.invoices.record_payment(
             made[0].id, PaymentCreate(amount=Decimal("10.00"), payment_method=PaymentMethod.upi)
         )
-        await direct.quotes.create(
-            QuoteCreate(customer_id=customer.id, quote_date=DAY, line_items=_invoice("x", "x").line_items)
-        )
+        await direct.quotes.create(QuoteCreate(customer_id=customer.id, quote_date=DAY, line_items=[line()]))
         return customer.id
 
 
@@ -67,23 +62,6 @@ async def strict(sandbox: Sandbox, drift_proxy: DriftProxy, b2c: str) -> AsyncIt
         sandbox.api_key, base_url=drift_proxy.base_url, rate_limit=None, strict_responses=True
     ) as books:
         yield books
-
-
-def _invoice(customer_id: str, number: str) -> InvoiceCreate:
-    return InvoiceCreate(
-        customer_id=customer_id,
-        invoice_date=DAY,
-        invoice_number=number,
-        line_items=[
-            LineItemCreate(
-                item_type=ItemType.service,
-                description="Consulting",
-                quantity=Decimal(2),
-                rate=Decimal("1000.00"),
-                gst_rate=Decimal(18),
-            )
-        ],
-    )
 
 
 async def test_every_ordinary_read_returns_data_under_every_drift(
@@ -139,7 +117,7 @@ async def test_strict_mode_allows_unknown_keys_and_keeps_them(strict: BooksClien
 
 async def test_writes_read_back_tolerantly_after_create_send_and_pay(client: BooksClient, b2c: str) -> None:
     """After a write the answer is off-spec too: it reads, so no one is invited to resend."""
-    created = await client.invoices.create(_invoice(b2c, "DRIFT-1"))
+    created = await client.invoices.create(invoice(b2c, invoice_number="DRIFT-1"))
     assert created.invoice_number == "DRIFT-1"
     assert created.round_off is None
     receipt = await client.invoices.send(created.id, SendRequest(to=["a@example.com"]))
@@ -158,7 +136,7 @@ async def test_an_unreadable_answer_to_a_write_says_the_write_happened(
 ) -> None:
     """Even strictly, a 2xx to a create is never reported as a plain failure: WriteAcceptedError."""
     with pytest.raises(WriteAcceptedError) as err:
-        await strict.invoices.create(_invoice(b2c, "DRIFT-2"))
+        await strict.invoices.create(invoice(b2c, invoice_number="DRIFT-2"))
     assert err.value.status == 201
     assert b"DRIFT-2" in (err.value.body or b"")
     assert "do not send it again" in str(err.value)
@@ -179,6 +157,6 @@ async def test_iter_without_pagination_follows_full_pages_until_a_short_one(
     client: BooksClient, sandbox: Sandbox, b2c: str
 ) -> None:
     async with BooksClient(sandbox.api_key, base_url=sandbox.base_url, rate_limit=None) as direct:
-        await direct.invoices.create([_invoice(b2c, f"NP-{i}") for i in range(130)])
+        await direct.invoices.create([invoice(b2c, invoice_number=f"NP-{i}") for i in range(130)])
         expected = {inv.id async for inv in direct.invoices.iter()}
     assert {inv.id async for inv in client.invoices.iter()} == expected

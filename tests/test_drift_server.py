@@ -11,6 +11,7 @@ import pytest
 
 from books_async.sandbox import Sandbox
 from tests.drift_server import ALL_DRIFTS, DriftProxy, drift_proxy
+from tests.factories import line_dict
 
 # Far ahead, so that no status turns overdue or expired; the first of a month shows the day before clearly.
 INVOICE_DATE = "2099-04-01"
@@ -18,15 +19,8 @@ IST_MIDNIGHT = "2099-03-31T18:30:00.000Z"
 
 
 def line(**fields: object) -> dict[str, object]:
-    return {
-        "item_type": "service",
-        "description": "Consulting",
-        "hsn_sac": "998311",
-        "quantity": 2,
-        "rate": 1500.25,
-        "gst_rate": 18,
-        **fields,
-    }
+    """A service line with an HSN code and paise in its rate, so every drift of money shows."""
+    return line_dict(**{"hsn_sac": "998311", "rate": 1500.25, **fields})
 
 
 class Raw:

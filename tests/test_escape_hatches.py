@@ -26,10 +26,9 @@ from books_async.models import (
     InvoiceCreate,
     InvoiceStatus,
     InvoiceUpdate,
-    ItemType,
-    LineItemCreate,
 )
 from books_async.sandbox import Sandbox
+from tests.factories import OBJECT_ID, invoice, line
 from tests.scripted_server import (
     INVOICE,
     INVOICE_ID,
@@ -37,7 +36,6 @@ from tests.scripted_server import (
     drop,
     respond,
     respond_bytes,
-    scripted_server,
 )
 
 SECRET = "sk_live_do_not_leak_0123456789"  # noqa: S105  # a fake key the tests hunt for
@@ -55,12 +53,6 @@ A_RECEIPT = {
 
 
 @pytest.fixture
-async def server() -> AsyncIterator[ScriptedServer]:
-    async with scripted_server() as s:
-        yield s
-
-
-@pytest.fixture
 async def client(server: ScriptedServer) -> AsyncIterator[BooksClient]:
     async with BooksClient(
         SECRET, base_url=server.base_url, rate_limit=None, timeout=Timeout(total=10.0)
@@ -68,17 +60,8 @@ async def client(server: ScriptedServer) -> AsyncIterator[BooksClient]:
         yield books
 
 
-def an_invoice_create(number: str, customer_id: str = "65a1b2c3d4e5f60718293a4c") -> InvoiceCreate:
-    line = LineItemCreate(
-        item_type=ItemType.service,
-        description="GST filing",
-        quantity=Decimal(1),
-        rate=Decimal("1500.00"),
-        gst_rate=Decimal(18),
-    )
-    return InvoiceCreate(
-        customer_id=customer_id, invoice_number=number, invoice_date=date(2026, 11, 1), line_items=[line]
-    )
+def an_invoice_create(number: str, customer_id: str = OBJECT_ID) -> InvoiceCreate:
+    return invoice(customer_id, line(1, "1500.00", description="GST filing"), invoice_number=number)
 
 
 async def a_sandbox_invoice(books: BooksClient, sandbox: Sandbox) -> Invoice:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 import aiohttp
 import pytest
@@ -32,6 +32,7 @@ from books_async import (
     WriteAcceptedError,
 )
 from books_async.models import ValidateRequest, ValidationKind
+from tests.factories import bolts_invoice
 from tests.hostile_server import Meter, cut_body, flood, raw_server, stall_body, stall_head
 from tests.scripted_server import (
     INVOICE_ID,
@@ -40,7 +41,7 @@ from tests.scripted_server import (
     respond,
     scripted_server,
 )
-from tests.test_transport import an_invoice_create
+from tests.virtual_time import RecordingClient, assert_backed_off
 
 SECRET = "sk_live_do_not_leak_0123456789"  # noqa: S105  # a fake key the tests hunt for
 PROXY_USER = "proxyuser"
@@ -62,20 +63,14 @@ BAD_GZIP = (
 )
 
 
-@pytest.fixture
-async def server() -> AsyncIterator[ScriptedServer]:
-    async with scripted_server() as s:
-        yield s
-
-
-def client_for(base_url: str, **kwargs: object) -> BooksClient:
+def client_for(base_url: str, **kwargs: object) -> RecordingClient:
     options: dict[str, object] = {
         "rate_limit": None,
         "max_retries": 3,
         "timeout": Timeout(connect=2.0, read=2.0, total=20.0),
     }
     options.update(kwargs)
-    return BooksClient(SECRET, base_url=base_url, **options)  # type: ignore[arg-type]
+    return RecordingClient(SECRET, base_url=base_url, **options)
 
 
 def chain(error: BaseException) -> list[BaseException]:
@@ -107,6 +102,7 @@ async def test_cut_body_of_a_get_is_retried_then_succeeds(server: ScriptedServer
         invoice = await books.invoices.get(INVOICE_ID)
     assert invoice.id == INVOICE_ID
     assert len(server.seen) == 2
+    assert_backed_off(books.waits, 1)
 
 
 async def test_cut_body_of_a_get_raises_connection_error_when_retries_run_out(server: ScriptedServer) -> None:
@@ -116,6 +112,7 @@ async def test_cut_body_of_a_get_raises_connection_error_when_retries_run_out(se
         with pytest.raises(APIConnectionError) as caught:
             await books.invoices.get(INVOICE_ID)
     assert len(server.seen) == 3
+    assert_backed_off(books.waits, 2)
     cause = caught.value.__cause__
     assert isinstance(cause, UnderlyingError)
     assert cause.kind == "aiohttp.ClientPayloadError"
@@ -130,6 +127,7 @@ async def test_stalled_body_of_a_get_raises_api_timeout(server: ScriptedServer) 
         with pytest.raises(APITimeoutError) as caught:
             await books.invoices.get(INVOICE_ID)
     assert len(server.seen) == 2
+    assert_backed_off(books.waits, 1)
     assert_only_ours(caught.value)
 
 
@@ -141,11 +139,12 @@ async def test_broken_body_of_a_created_write_says_it_happened(
     server.script("POST", "/books/invoices", broken)
     async with client_for(server.base_url, timeout=Timeout(read=0.3, total=20.0)) as books:
         with pytest.raises(WriteAcceptedError) as caught:
-            await books.invoices.create(an_invoice_create())
+            await books.invoices.create(bolts_invoice())
     error = caught.value
     assert (error.status, error.body, error.method) == (201, b'{"_id": "65a1b2', "POST")
     assert "do not send it again" in str(error)
     assert len(server.seen) == 1
+    assert books.waits == []
     assert_only_ours(error)
 
 
@@ -160,10 +159,11 @@ async def test_broken_error_body_of_a_post_keeps_the_status_it_got(
     server.script("POST", "/books/invoices", cut_body(status))
     async with client_for(server.base_url) as books:
         with pytest.raises(error) as caught:
-            await books.invoices.create(an_invoice_create())
+            await books.invoices.create(bolts_invoice())
     assert type(caught.value) is error
     assert getattr(caught.value, "status", None) == status
     assert len(server.seen) == 1
+    assert books.waits == []
     assert_only_ours(caught.value)
 
 
@@ -176,6 +176,7 @@ async def test_broken_error_body_of_a_get_keeps_the_status_it_got(server: Script
     assert caught.value.body == '{"_id": "65a1b2'  # what arrived, as text
     assert "could not be read" in str(caught.value)
     assert len(server.seen) == 1
+    assert books.waits == []
 
 
 async def test_broken_body_of_a_read_only_post_is_retried(server: ScriptedServer) -> None:
@@ -187,6 +188,7 @@ async def test_broken_body_of_a_read_only_post_is_retried(server: ScriptedServer
         result = await books.validate.check(request)
     assert result.valid is True
     assert len(server.seen) == 2
+    assert_backed_off(books.waits, 1)
 
 
 async def test_delete_whose_2xx_body_broke_off_then_404_counts_as_deleted(server: ScriptedServer) -> None:
@@ -195,6 +197,7 @@ async def test_delete_whose_2xx_body_broke_off_then_404_counts_as_deleted(server
     async with client_for(server.base_url) as books:
         assert await books.invoices.delete(INVOICE_ID) is None
     assert len(server.seen) == 2
+    assert_backed_off(books.waits, 1)
 
 
 # ---------------------------------------------------------------------------------- malformed answers
@@ -206,6 +209,7 @@ async def test_malformed_status_line_is_a_connection_error_for_a_get() -> None:
         with pytest.raises(APIConnectionError) as caught:
             await books.invoices.get(INVOICE_ID)
     assert raw.requests == 2
+    assert_backed_off(books.waits, 1)
     cause = caught.value.__cause__
     assert isinstance(cause, UnderlyingError)
     assert cause.kind == "aiohttp.ClientResponseError"
@@ -216,8 +220,9 @@ async def test_malformed_status_line_after_a_post_is_outcome_unknown() -> None:
     """A POST answered with garbage may have been processed: OutcomeUnknownError, sent once."""
     async with raw_server(*BAD_STATUS_LINE) as raw, client_for(raw.base_url) as books:
         with pytest.raises(OutcomeUnknownError) as caught:
-            await books.invoices.create(an_invoice_create())
+            await books.invoices.create(bolts_invoice())
     assert raw.requests == 1
+    assert books.waits == []
     assert caught.value.status is None
     assert_only_ours(caught.value)
 
@@ -229,6 +234,7 @@ async def test_malformed_body_of_a_get_is_a_connection_error(answer: tuple[bytes
         with pytest.raises(APIConnectionError) as caught:
             await books.invoices.get(INVOICE_ID)
     assert raw.requests == 2
+    assert_backed_off(books.waits, 1)
     assert isinstance(caught.value.__cause__, UnderlyingError)
     assert caught.value.__cause__.kind == "aiohttp.ClientPayloadError"
     assert_only_ours(caught.value)
@@ -238,7 +244,7 @@ async def test_malformed_body_of_a_created_write_says_it_happened() -> None:
     """A 201 whose chunked framing is broken is still a 201: WriteAcceptedError, sent once."""
     async with raw_server(*BAD_CHUNKS) as raw, client_for(raw.base_url) as books:
         with pytest.raises(WriteAcceptedError) as caught:
-            await books.invoices.create(an_invoice_create())
+            await books.invoices.create(bolts_invoice())
     assert (raw.requests, caught.value.status) == (1, 201)
     assert_only_ours(caught.value)
 
@@ -361,13 +367,13 @@ async def every_failure(server: ScriptedServer, auth_scheme: str, *, userinfo: b
     server.script("GET", "/books/cut", cut_body(), cut_body())
     errors.append(await caught(books.request("GET", "/books/cut")))
     server.script("POST", "/books/invoices", cut_body(201))
-    errors.append(await caught(books.invoices.create(an_invoice_create())))
+    errors.append(await caught(books.invoices.create(bolts_invoice())))
     server.script("GET", "/books/stalled", stall_body(30.0), stall_body(30.0))
     errors.append(await caught(books.request("GET", "/books/stalled", timeout=Timeout(read=0.2, total=10))))
     server.script("GET", "/books/denied", respond(401, {"error": "unauthorized", "message": "bad key"}))
     errors.append(await caught(books.request("GET", "/books/denied")))
     server.script("POST", "/books/invoices", respond(500, {"error": "internal", "message": "boom"}))
-    errors.append(await caught(books.invoices.create(an_invoice_create())))
+    errors.append(await caught(books.invoices.create(bolts_invoice())))
     server.script("GET", "/books/huge", flood(Meter()))
     errors.append(await caught(books.request("GET", "/books/huge")))
     errors.append(await caught(books.request("GET", "/x", extra_headers={"X-Bad": "a\r\nb"})))
@@ -379,14 +385,14 @@ async def every_failure(server: ScriptedServer, auth_scheme: str, *, userinfo: b
 
     errors.append(await caught(within(0.3)))
     async with raw_server(*BAD_STATUS_LINE) as raw, client(raw.base_url) as bad:
-        errors.append(await caught(bad.invoices.create(an_invoice_create())))
+        errors.append(await caught(bad.invoices.create(bolts_invoice())))
         errors.append(await caught(bad.request("GET", "/x")))
     async with scripted_server() as closed_soon:
         gone = closed_soon.base_url
     async with client(gone, max_retries=0) as nowhere:
         errors.append(await caught(nowhere.request("GET", "/x")))
     server.script("POST", "/books/invoices", stall_head(30.0))
-    pending = asyncio.ensure_future(books.invoices.create(an_invoice_create()))
+    pending = asyncio.ensure_future(books.invoices.create(bolts_invoice()))
     await arrived(server, "POST", "/books/invoices", 3)
     await books.aclose(grace=0.05)
     errors.append(await caught(pending))

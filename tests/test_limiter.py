@@ -10,16 +10,15 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-import selectors
 import time
 import warnings
-from collections.abc import Callable, Coroutine, Sequence
-from typing import TypeVar
+from collections.abc import Callable, Sequence
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from books_async import BooksClient, RateLimitError
 from books_async._config import RateLimit
 from books_async._exceptions import ConfigurationError
 from books_async._limiter import (
@@ -32,60 +31,9 @@ from books_async._limiter import (
     default_margin,
     limiter_for_key,
 )
-
-T = TypeVar("T")
-
-
-class VirtualClock:
-    """Seconds of virtual time, shared by a VirtualTimeLoop and the limiter under test."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-class _VirtualSelector(selectors.DefaultSelector):
-    def __init__(self, clock: VirtualClock) -> None:
-        super().__init__()
-        self._clock = clock
-
-    # typeshed types SelectorKey.data as Any, so naming the inherited return type trips explicit-any.
-    def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:  # type: ignore[explicit-any]
-        if timeout is None:
-            # Nothing is ready and no timer is set: the real loop would block forever.
-            raise RuntimeError("deadlock: every task is waiting and no timer is set")
-        self._clock.now += max(timeout, 0.0)
-        return super().select(0)
-
-
-class VirtualTimeLoop(asyncio.SelectorEventLoop):
-    """An event loop whose clock jumps to the next timer whenever it would otherwise wait."""
-
-    def __init__(self, clock: VirtualClock) -> None:
-        super().__init__(_VirtualSelector(clock))
-        self._virtual = clock
-
-    def time(self) -> float:
-        return self._virtual.now
-
-
-def run_virtual(clock: VirtualClock, main: Callable[[], Coroutine[object, object, T]]) -> T:
-    """Run `main()` to completion on a fresh virtual-time loop driven by `clock`."""
-    with asyncio.Runner(loop_factory=lambda: VirtualTimeLoop(clock)) as runner:
-        return runner.run(main())
-
-
-def max_in_any_window(times: Sequence[float], width: float) -> int:
-    """The most admissions in any closed window [t, t + width]."""
-    ordered = sorted(times)
-    best, lo = 0, 0
-    for hi, t in enumerate(ordered):
-        while t - ordered[lo] > width:
-            lo += 1
-        best = max(best, hi - lo + 1)
-    return best
+from books_async.sandbox import Sandbox, SeedIds
+from tests.factories import invoice
+from tests.virtual_time import VirtualClock, VirtualTimeLoop, max_in_any_window, run_virtual
 
 
 async def admit_all(limiter: SlidingWindowLimiter, clock: Callable[[], float], n: int) -> list[float]:
@@ -753,3 +701,80 @@ def test_fail_waiting_fails_everyone_behind_the_head_and_the_queue_goes_on() -> 
     assert all(isinstance(e, RuntimeError) for e in errors)
     assert len({id(e) for e in errors}) == 3  # one instance each: tracebacks do not pile onto one object
     assert outcomes["late"] is None
+
+
+# ---------------------------------------------------------------------------- through the SDK, at the sandbox
+# Real time is inherent to a quota: short windows, and assertions on what the server saw (its request log).
+
+
+def statuses(sandbox: Sandbox, org_id: str | None = None) -> list[int]:
+    """The statuses the sandbox answered, oldest first (only ``org_id``'s when given)."""
+    return [s for _, org, _, _, s in sandbox.request_log if org_id is None or org == org_id]
+
+
+def test_max_in_window_counts_half_open_windows() -> None:
+    """The sweep treats two requests exactly one period apart as in different windows, like the server."""
+    assert max_in_any_window([], 1.0, closed=False) == 0
+    assert max_in_any_window([0.0, 1.0, 2.0], 1.0, closed=False) == 1
+    assert max_in_any_window([0.0, 0.5, 0.99, 1.0, 1.2], 1.0, closed=False) == 4
+    assert max_in_any_window([3.0, 0.1, 0.2], 1.0, closed=False) == 2  # unsorted input
+
+
+# ------------------------------------------------------------------------------------------ rate limit
+
+
+@pytest.mark.sandbox(rate_limit=(5, 2.0))
+async def test_rate_limit_is_shared_by_an_orgs_keys(sandbox: Sandbox) -> None:
+    """Five calls over the owner and member keys spend the org's quota; the sixth is a RateLimitError."""
+    options = {"base_url": sandbox.base_url, "rate_limit": None, "max_retries": 0}
+    async with (
+        BooksClient(sandbox.api_key, **options) as owner,  # type: ignore[arg-type]
+        BooksClient(sandbox.member_key, **options) as member,  # type: ignore[arg-type]
+        BooksClient(sandbox.other_org_key, **options) as other,  # type: ignore[arg-type]
+    ):
+        for books in (owner, member, owner, member, member):
+            await books.invoices.list()
+        with pytest.raises(RateLimitError) as err:
+            await owner.validate.context()
+        # Another organisation has a quota of its own.
+        assert (await other.validate.context()).org_id == sandbox.other_org_id
+    retry_after = err.value.retry_after
+    assert retry_after is not None
+    assert retry_after == int(retry_after)
+    assert 1 <= retry_after <= 2
+    assert err.value.status == 429
+    assert owner.rate_limited == 1
+    assert statuses(sandbox, sandbox.org_id) == [200] * 5 + [429]
+
+
+@pytest.mark.sandbox(rate_limit=(5, 1.0))
+@pytest.mark.books(rate_limit=None)
+async def test_rate_limit_retry_waits_then_succeeds(sandbox: Sandbox, books: BooksClient) -> None:
+    """With retries on (and no client-side limit) a 429 is waited out and the call then succeeds."""
+    for _ in range(5):
+        await books.invoices.list()
+    context = await books.validate.context()
+    assert context.org_id == sandbox.org_id
+    assert books.rate_limited >= 1
+    log = statuses(sandbox, sandbox.org_id)
+    assert log[:6] == [200] * 5 + [429]
+    assert log[-1] == 200
+
+
+@pytest.mark.sandbox(rate_limit=(20, 1.0))
+async def test_client_limiter_keeps_every_server_window_under_the_quota(
+    sandbox: Sandbox, seed: SeedIds
+) -> None:
+    """120 concurrent calls through ``RateLimit(20, 1.0)``: no 429, no 1 s window at the server over 20."""
+    async with BooksClient(
+        sandbox.api_key, base_url=sandbox.base_url, rate_limit=RateLimit(20, 1.0)
+    ) as books:
+        known = await books.invoices.create(invoice(seed.customer_b2c))
+        calls = [books.invoices.list() if i % 2 else books.invoices.get(known.id) for i in range(120)]
+        results = await asyncio.gather(*calls)
+    assert len(results) == 120
+    assert books.rate_limited == 0
+    mine = [(t, s) for t, org, _, _, s in sandbox.request_log if org == sandbox.org_id]
+    assert len(mine) == 121
+    assert [s for _, s in mine].count(429) == 0
+    assert max_in_any_window([t for t, _ in mine], 1.0, closed=False) <= 20

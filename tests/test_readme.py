@@ -7,7 +7,8 @@ import asyncio
 import os
 import re
 import shutil
-from collections.abc import Iterator
+import subprocess
+import sys
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -17,11 +18,15 @@ import pytest
 
 from books_async import BooksClient
 from books_async.models import CustomerType, InvoiceCreate, ItemType, LineItemCreate
-from books_async.sandbox import Sandbox, SandboxConfig
+from books_async.sandbox import Sandbox
 from tests.redis_server import redis_server
 
+# A quota the tour never meets, so none of its examples waits for a window.
+pytestmark = pytest.mark.sandbox(rate_limit=(100_000, 60.0))
 README = Path(__file__).resolve().parent.parent / "README.md"
 _BLOCK = re.compile(r"^```python\n(.*?)^```", re.MULTILINE | re.DOTALL)
+# A block whose first line names a file ("# conftest.py") is that file of a reader's project.
+_FILE = re.compile(r"^```(?:python|toml)\n# ([\w.]+)\n(.*?)^```", re.MULTILINE | re.DOTALL)
 
 
 def python_blocks() -> list[str]:
@@ -29,14 +34,23 @@ def python_blocks() -> list[str]:
     return _BLOCK.findall(README.read_text(encoding="utf-8"))
 
 
+def project_files() -> dict[str, str]:
+    """The README's blocks that are files of a reader's project (conftest.py, test_*.py, app.py), by name."""
+    return dict(_FILE.findall(README.read_text(encoding="utf-8")))
+
+
+def _is_a_test_file(code: str) -> bool:
+    first = code.partition("\n")[0]
+    return first.startswith("# test_") or first == "# conftest.py"
+
+
 @pytest.fixture
-def sandbox_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Sandbox]:
+def sandbox_env(sandbox_thread: Sandbox, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Sandbox:
     """A threaded sandbox, BOOKS_API_KEY and BOOKS_BASE_URL set to it, and a scratch working directory."""
-    with Sandbox.run_in_thread(SandboxConfig(rate_limit=(100_000, 60.0))) as sb:
-        monkeypatch.setenv("BOOKS_API_KEY", sb.api_key)
-        monkeypatch.setenv("BOOKS_BASE_URL", sb.base_url)
-        monkeypatch.chdir(tmp_path)
-        yield sb
+    monkeypatch.setenv("BOOKS_API_KEY", sandbox_thread.api_key)
+    monkeypatch.setenv("BOOKS_BASE_URL", sandbox_thread.base_url)
+    monkeypatch.chdir(tmp_path)
+    return sandbox_thread
 
 
 async def _run_block(code: str, namespace: dict[str, object]) -> None:
@@ -67,7 +81,7 @@ def test_every_readme_example_runs_against_the_sandbox(sandbox_env: Sandbox) -> 
     namespace: dict[str, object] = {"__name__": "readme"}
     ran = 0
     for code in python_blocks():
-        if "RedisRateLimiter(" in code or "FastAPI(" in code:
+        if "RedisRateLimiter(" in code or "FastAPI(" in code or _is_a_test_file(code):
             continue  # run by their own tests below
         if "asyncio.run(" in code:
             exec(compile(code, str(README), "exec"), namespace)  # noqa: S102  # see _run_block
@@ -148,3 +162,26 @@ def test_redis_example_shares_a_limiter_through_a_real_redis(
                 await limiter.aclose()  # type: ignore[attr-defined]
 
         assert asyncio.run(use()) == sandbox_env.org_id
+
+
+@pytest.mark.parametrize("mode", ["strict", "auto"])
+def test_readme_pytest_examples_pass_in_either_asyncio_mode(mode: str, tmp_path: Path) -> None:
+    """The README's conftest.py, test files and app.py, as a reader's project, pass under pytest-asyncio's
+    strict and auto modes, the sync FastAPI test (sandbox_thread) included."""
+    files = project_files()
+    assert {"conftest.py", "pyproject.toml", "test_invoices.py", "test_app.py", "app.py"} <= set(files)
+    for name, code in files.items():
+        (tmp_path / name).write_text(code, encoding="utf-8")
+    tests = sum(code.count("\ndef test_") + code.count("\nasync def test_") for code in files.values())
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BOOKS_", "PYTEST_", "PYTHONPATH"))}
+    result = subprocess.run(  # noqa: S603  # this interpreter's own pytest, on files we just wrote
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", f"asyncio_mode={mode}"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"{tests} passed" in result.stdout, result.stdout

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 
+import attrs
 import pytest
 
 from books_async import InvalidRequestError
 from books_async._request_checks import validate_request
 from books_async.models import (
-    Address,
     CustomerCreate,
     CustomerType,
     InvoiceCreate,
@@ -20,48 +20,30 @@ from books_async.models import (
     PaymentCreate,
     PaymentMethod,
 )
+from tests.factories import ADDRESS, DAY, OBJECT_ID, invoice, invoice_dict, line, line_dict
 
 VALID_GSTIN = "27AAPFU0939F1ZV"
-ADDRESS = Address(line1="1 MG Road", city="Pune", state_code="27", pincode="411001")
+LAPTOP = line("1", "55000.00", item_type=ItemType.product, description="Laptop")
 
 
 def _line(**changes: object) -> LineItemCreate:
-    values: dict[str, object] = {
-        "item_type": ItemType.product,
-        "description": "Laptop",
-        "quantity": Decimal("1"),
-        "rate": Decimal("55000.00"),
-        "gst_rate": Decimal("18"),
-    }
-    values.update(changes)
-    return LineItemCreate(**values)  # type: ignore[arg-type]  # wrong types on purpose
+    return attrs.evolve(LAPTOP, **changes)  # wrong types on purpose
 
 
 def _invoice(**changes: object) -> InvoiceCreate:
-    values: dict[str, object] = {
-        "customer_id": "0123456789abcdef01234567",
-        "invoice_date": date(2026, 1, 15),
-        "line_items": [_line()],
-    }
-    values.update(changes)
-    return InvoiceCreate(**values)  # type: ignore[arg-type]  # wrong types on purpose
+    return attrs.evolve(invoice(OBJECT_ID, LAPTOP), **changes)
 
 
 def _dict_invoice(**changes: object) -> dict[str, object]:
-    line: dict[str, object] = {
-        "item_type": "product",
-        "description": "Laptop",
-        "quantity": Decimal("1"),
-        "rate": Decimal("55000.00"),
-        "gst_rate": Decimal("18"),
-    }
-    body: dict[str, object] = {
-        "customer_id": "0123456789abcdef01234567",
-        "invoice_date": date(2026, 1, 15),
-        "line_items": [line],
-    }
-    body.update(changes)
-    return body
+    """The same invoice as a dict of Python values (Decimals, a date), which create() also takes."""
+    laptop = line_dict(
+        item_type="product",
+        description="Laptop",
+        quantity=Decimal(1),
+        rate=Decimal("55000.00"),
+        gst_rate=Decimal(18),
+    )
+    return {**invoice_dict(OBJECT_ID, laptop, invoice_date=DAY), **changes}
 
 
 def _problems(body: object, model: type | None = None) -> list[tuple[tuple[str | int, ...], str]]:

@@ -8,6 +8,7 @@ from email.utils import format_datetime
 
 import pytest
 
+from books_async import BooksClient
 from books_async._exceptions import (
     APIConnectionError,
     APITimeoutError,
@@ -23,6 +24,9 @@ from books_async._exceptions import (
     ValidationError,
 )
 from books_async._retry import RetryPolicy, is_idempotent, parse_retry_after
+from books_async.models import InvoiceStatus
+from books_async.sandbox import Sandbox, SeedIds
+from tests.factories import invoice
 
 URL = "https://books.test/api/v1/books/invoices"
 NOW = datetime(2025, 11, 25, 12, 0, 0, tzinfo=UTC)
@@ -263,3 +267,46 @@ def test_parse_retry_after_reads_an_http_date() -> None:
 def test_parse_retry_after_treats_a_past_http_date_as_zero() -> None:
     """A date already past means retry now, not a negative wait."""
     assert parse_retry_after({}, {"Retry-After": "Tue, 25 Nov 2025 11:00:00 GMT"}, NOW) == 0.0
+
+
+def statuses(sandbox: Sandbox, org_id: str | None = None) -> list[int]:
+    """The statuses the sandbox answered, oldest first (only ``org_id``'s when given)."""
+    return [s for _, org, _, _, s in sandbox.request_log if org_id is None or org == org_id]
+
+
+# ------------------------------------------------------------------- through the SDK, at the sandbox's faults
+
+
+@pytest.mark.sandbox(faults="drop:1.0", faults_seed=1)
+async def test_dropped_create_is_outcome_unknown_yet_stored(
+    sandbox: Sandbox, books: BooksClient, seed: SeedIds
+) -> None:
+    """A POST whose answer is lost raises OutcomeUnknownError, is not resent, and the invoice was created."""
+    with pytest.raises(OutcomeUnknownError) as err:
+        await books.invoices.create(invoice(seed.customer_b2c, invoice_number="DROP-1"))
+    assert err.value.method == "POST"
+    assert statuses(sandbox) == [201]  # one attempt, processed; never retried
+    assert [d["invoice_number"] for d in sandbox.store.documents("invoices", sandbox.org_id)] == ["DROP-1"]
+    sandbox.set_faults(None)
+    found = await books.invoices.find_by_number("DROP-1")
+    assert found is not None
+    assert found.status is InvoiceStatus.draft
+
+
+# Seed 1's first draw is under 0.5 and its second over it: the first attempt gets a 503, the retry succeeds.
+@pytest.mark.sandbox(faults="503:0.5", faults_seed=1)
+async def test_get_survives_injected_503s_through_retries(sandbox: Sandbox, books: BooksClient) -> None:
+    """A GET answered 503 is retried with backoff and succeeds."""
+    context = await books.validate.context()
+    assert context.org_id == sandbox.org_id
+    assert statuses(sandbox) == [503, 200]
+    assert books.requests_sent == 2
+
+
+@pytest.mark.sandbox(faults="slow:1:0.3")
+async def test_slow_fault_adds_latency_but_succeeds(sandbox: Sandbox, books: BooksClient) -> None:
+    """Every request is delayed: a call with a 50 ms budget times out; the default timeout succeeds."""
+    with pytest.raises(APITimeoutError):
+        await books.validate.context(timeout=0.05)
+    assert (await books.validate.context()).org_id == sandbox.org_id
+    assert statuses(sandbox)[-1] == 200

@@ -41,8 +41,9 @@ from books_async import (
 )
 from books_async._config import as_timeout
 from books_async._retry import RetryPolicy
-from books_async.models import InvoiceCreate, ItemType, LineItemCreate, ValidateRequest, ValidationKind
+from books_async.models import InvoiceCreate, ValidateRequest, ValidationKind
 from books_async.sandbox import Sandbox, serve
+from tests.factories import bolts_invoice
 from tests.hostile_server import Gateway, gateway, stall_body, stall_head
 from tests.scripted_server import (
     INVOICE_ID,
@@ -53,27 +54,10 @@ from tests.scripted_server import (
     scripted_server,
     stall,
 )
+from tests.virtual_time import RecordingClient
 
 SECRET = "sk_live_do_not_leak_0123456789"  # noqa: S105  # a fake key the tests hunt for
 INVOICE_PATH = f"/books/invoices/{INVOICE_ID}"
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[ScriptedServer]:
-    async with scripted_server() as s:
-        yield s
-
-
-class RecordingClient(BooksClient):
-    """A client whose retry waits are recorded in ``waits`` instead of slept through."""
-
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        self.waits: list[float] = []
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-
-    async def _sleep(self, seconds: float) -> None:  # type: ignore[override]
-        self.waits.append(seconds)
-        await asyncio.sleep(0)  # still a point where the task yields, as a real wait is
 
 
 def client_for(server: ScriptedServer, **kwargs: object) -> RecordingClient:
@@ -82,23 +66,6 @@ def client_for(server: ScriptedServer, **kwargs: object) -> RecordingClient:
         options["rate_limit"] = None
     options.update(kwargs)
     return RecordingClient(SECRET, base_url=server.base_url, **options)
-
-
-def an_invoice_create(lines: int = 1) -> InvoiceCreate:
-    line = LineItemCreate(
-        item_type=ItemType.product,
-        description="Steel bolts, zinc plated, M8 x 40 mm, box of one hundred pieces",
-        hsn_sac="7318",
-        quantity=Decimal(10),
-        unit="NOS",
-        rate=Decimal("150.00"),
-        gst_rate=Decimal(18),
-    )
-    return InvoiceCreate(
-        customer_id="65a1b2c3d4e5f60718293a4c",
-        invoice_date=__import__("datetime").date(2026, 11, 1),
-        line_items=[line] * lines,
-    )
 
 
 async def test_get_structures_invoice_and_ignores_unknown_keys(server: ScriptedServer) -> None:
@@ -162,7 +129,7 @@ async def test_validation_error_exposes_details(server: ScriptedServer) -> None:
     )
     async with client_for(server) as books:
         with pytest.raises(ValidationError) as caught:
-            await books.invoices.create(an_invoice_create())
+            await books.invoices.create(bolts_invoice())
     got = caught.value.details
     assert [(d.path, d.code) for d in got] == [
         (("line_items", 0, "gst_rate"), "custom"),
@@ -244,7 +211,7 @@ async def test_503_is_not_retried_for_post(server: ScriptedServer) -> None:
     server.script("POST", "/books/invoices", respond(503, {"error": "unavailable", "message": "busy"}))
     async with client_for(server) as books:
         with pytest.raises(ServerError):
-            await books.invoices.create(an_invoice_create())
+            await books.invoices.create(bolts_invoice())
     assert len(server.seen) == 1
     assert books.waits == []
 
@@ -254,7 +221,7 @@ async def test_post_dropped_after_processing_raises_outcome_unknown(server: Scri
     server.script("POST", "/books/invoices", drop())
     async with client_for(server) as books:
         with pytest.raises(OutcomeUnknownError) as caught:
-            await books.invoices.create(an_invoice_create())
+            await books.invoices.create(bolts_invoice())
     assert isinstance(caught.value.__cause__, APIConnectionError)
     assert len(server.seen_at("POST", "/books/invoices")) == 1
 
@@ -301,7 +268,7 @@ async def test_post_timeout_raises_outcome_unknown(server: ScriptedServer) -> No
     server.default = stall(2.0)
     async with client_for(server, timeout=Timeout(connect=1.0, read=0.2, total=30.0)) as books:
         with pytest.raises(OutcomeUnknownError):
-            await books.invoices.create(an_invoice_create())
+            await books.invoices.create(bolts_invoice())
     assert len(server.seen) == 1
 
 
@@ -311,7 +278,7 @@ async def test_connect_failure_is_connection_error_with_nothing_sent() -> None:
         url = gone.base_url
     async with BooksClient(SECRET, base_url=url, rate_limit=None, max_retries=1) as books:
         with pytest.raises(APIConnectionError) as caught:
-            await books.invoices.create(an_invoice_create())
+            await books.invoices.create(bolts_invoice())
         assert books.requests_sent == 2  # the POST was retried: it provably never left
     assert caught.value.request_sent is False
 
@@ -331,7 +298,7 @@ async def test_redirect_is_not_followed_and_key_never_reaches_other_host() -> No
 
 async def test_body_over_5mb_is_refused_before_sending(server: ScriptedServer) -> None:
     """A serialised body over 5 MB raises PayloadTooLargeError naming size and limit; nothing is sent."""
-    many = [an_invoice_create(lines=500)] * 100
+    many = [bolts_invoice(lines=500)] * 100
     async with client_for(server) as books:
         with pytest.raises(PayloadTooLargeError) as caught:
             await books.invoices.create(many)
@@ -359,7 +326,7 @@ async def test_413_from_the_server_says_how_big_the_refused_body_was(
     server.script("POST", "/books/invoices", respond_bytes(body, content_type, status=413))
     async with client_for(server) as books:
         with pytest.raises(PayloadTooLargeError) as caught:
-            await books.invoices.create([an_invoice_create(lines=50)] * 20)
+            await books.invoices.create([bolts_invoice(lines=50)] * 20)
     error = caught.value
     assert error.refused_locally is False
     assert error.limit is None
@@ -470,7 +437,7 @@ async def test_key_never_appears_in_logs_reprs_or_errors(
             texts += [str(caught.value), repr(caught.value), repr(caught.value.body)]
             server.script("POST", "/books/invoices", drop())
             with pytest.raises(OutcomeUnknownError) as unknown:
-                await books.invoices.create(an_invoice_create())
+                await books.invoices.create(bolts_invoice())
             texts += [str(unknown.value), repr(unknown.value), str(unknown.value.__cause__)]
     texts += [record.getMessage() for record in caplog.records]
     assert len(caplog.records) >= 4  # the retries were logged
@@ -530,7 +497,7 @@ async def test_post_answered_5xx_after_it_was_processed_is_outcome_unknown(
         customer_id=sb.seed.customer_b2b_intra,
         invoice_number=f"GW-{status}",
         invoice_date=date(2026, 11, 1),
-        line_items=an_invoice_create().line_items,
+        line_items=bolts_invoice().line_items,
     )
     async with BooksClient(sb.api_key, base_url=gw.base_url, rate_limit=None) as books:
         with pytest.raises(OutcomeUnknownError) as caught:
@@ -592,7 +559,7 @@ async def test_aclose_ends_calls_still_running_after_grace(server: ScriptedServe
     request = ValidateRequest(kind=ValidationKind.customer, payload={"name": "Asha"})
     calls = [
         asyncio.ensure_future(books.invoices.get(INVOICE_ID)),
-        asyncio.ensure_future(books.invoices.create(an_invoice_create())),
+        asyncio.ensure_future(books.invoices.create(bolts_invoice())),
         asyncio.ensure_future(books.invoices.send(INVOICE_ID)),
         asyncio.ensure_future(books.validate.check(request)),
     ]

@@ -12,7 +12,7 @@ from books_async.cli import build_parser, main
 from books_async.cli._resources import RESOURCES
 
 # Keywords of every list() that are not filters: paging (flags of their own) and the escape hatches.
-NOT_FILTERS = {"self", "page", "limit", "extra_headers", "extra_query", "timeout"}
+NOT_FILTERS = {"self", "page", "limit", "extra_headers", "extra_query", "timeout", "max_retries"}
 
 
 def parsers(parser: argparse.ArgumentParser) -> list[tuple[str, argparse.ArgumentParser]]:

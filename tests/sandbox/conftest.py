@@ -96,26 +96,3 @@ async def api(sandbox: Sandbox) -> AsyncIterator[Api]:
     """A raw client of the per-test sandbox, authenticated as the default organisation's owner."""
     async with aiohttp.ClientSession() as session:
         yield Api(session, sandbox)
-
-
-def invoice_body(customer_id: str, *lines: dict[str, object], **extra: object) -> dict[str, object]:
-    """An InvoiceCreate with the given lines (one 2 x 1000.00 at 18 % by default)."""
-    return {
-        "customer_id": customer_id,
-        "invoice_date": "2099-04-01",
-        "line_items": list(lines) or [line()],
-        **extra,
-    }
-
-
-def line(**fields: object) -> dict[str, object]:
-    """A LineItemCreate: a 2 x 1000.00 service line at 18 % unless overridden."""
-    base: dict[str, object] = {
-        "item_type": "service",
-        "description": "Consulting",
-        "quantity": 2,
-        "rate": 1000,
-        "gst_rate": 18,
-    }
-    base.update(fields)
-    return base

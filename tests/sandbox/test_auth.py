@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from .conftest import Api, invoice_body
+from tests.factories import invoice_dict
+
+from .conftest import Api
 
 
 async def test_missing_key_is_401(api: Api) -> None:
@@ -58,7 +60,7 @@ async def test_member_may_read_and_write_books(api: Api) -> None:
     """A member key reads and creates books documents like an owner."""
     seed = api.sb.seed
     assert seed is not None
-    reply = await api.post("/books/invoices", invoice_body(seed.customer_b2c), key=api.sb.member_key)
+    reply = await api.post("/books/invoices", invoice_dict(seed.customer_b2c), key=api.sb.member_key)
     assert reply.status == 201
 
 
@@ -74,7 +76,7 @@ async def test_ids_of_another_org_are_404(api: Api) -> None:
     """An organisation, invoice or customer of another organisation is not found."""
     seed = api.sb.seed
     assert seed is not None
-    created = await api.post("/books/invoices", invoice_body(seed.customer_b2c))
+    created = await api.post("/books/invoices", invoice_dict(seed.customer_b2c))
     other = api.sb.other_org_key
     assert (await api.get(f"/orgs/{api.sb.org_id}", key=other)).status == 404
     assert (await api.get(f"/books/invoices/{created.json['_id']}", key=other)).status == 404

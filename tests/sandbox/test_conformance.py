@@ -7,8 +7,9 @@ from typing import cast
 from jsonschema import Draft202012Validator
 
 from books_async.sandbox import Sandbox
+from tests.factories import invoice_dict, line_dict
 
-from .conftest import Api, Reply, invoice_body, line
+from .conftest import Api, Reply
 
 _CHECKER = Draft202012Validator.FORMAT_CHECKER
 
@@ -42,14 +43,14 @@ async def test_a_session_conforms_to_the_spec(api: Api, sandbox: Sandbox) -> Non
     c = _conforms
     inv = await api.post(
         "/books/invoices",
-        invoice_body(
+        invoice_dict(
             seed.customer_b2b_inter,
-            line(item_type="product", product_id=seed.product_tracked, quantity=2.5, rate=12.5),
+            line_dict(item_type="product", product_id=seed.product_tracked, quantity=2.5, rate=12.5),
         ),
     )
     c(sandbox, "invoices.create", inv)
     inv_id = inv.json["_id"]
-    c(sandbox, "invoices.create", await api.post("/books/invoices", [invoice_body(seed.customer_b2c)]))
+    c(sandbox, "invoices.create", await api.post("/books/invoices", [invoice_dict(seed.customer_b2c)]))
     c(sandbox, "invoices.create", await api.post("/books/invoices", {"customer_id": "x"}))
     c(sandbox, "invoices.list", await api.get("/books/invoices", params={"status": "draft", "search": "INV"}))
     c(sandbox, "invoices.list", await api.get("/books/invoices", params={"limit": "0"}))
@@ -69,7 +70,7 @@ async def test_a_session_conforms_to_the_spec(api: Api, sandbox: Sandbox) -> Non
     )
     quote = await api.post(
         "/books/quotes",
-        {"customer_id": seed.customer_b2c, "quote_date": "2099-01-01", "line_items": [line()]},
+        {"customer_id": seed.customer_b2c, "quote_date": "2099-01-01", "line_items": [line_dict()]},
     )
     c(sandbox, "quotes.create", quote)
     c(sandbox, "quotes.list", await api.get("/books/quotes"))

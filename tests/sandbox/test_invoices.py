@@ -9,8 +9,9 @@ import pytest
 from pypdf import PdfReader
 
 from books_async.sandbox import Sandbox
+from tests.factories import invoice_dict, line_dict
 
-from .conftest import Api, invoice_body, line
+from .conftest import Api
 
 
 def _seed(sandbox: Sandbox):  # type: ignore[no-untyped-def]
@@ -22,10 +23,10 @@ def _seed(sandbox: Sandbox):  # type: ignore[no-untyped-def]
 async def test_intra_state_invoice_splits_cgst_and_sgst(api: Api, sandbox: Sandbox) -> None:
     """A customer in the organisation's state pays CGST + SGST, each half the rate, rounded per line."""
     seed = _seed(sandbox)
-    body = invoice_body(
+    body = invoice_dict(
         seed.customer_b2b_intra,
-        line(quantity=3, rate=333.33, discount=0.99, gst_rate=18),
-        line(quantity=1.5, rate=99.99, gst_rate=5),
+        line_dict(quantity=3, rate=333.33, discount=0.99, gst_rate=18),
+        line_dict(quantity=1.5, rate=99.99, gst_rate=5),
     )
     reply = await api.post("/books/invoices", body)
     assert reply.status == 201
@@ -54,7 +55,7 @@ async def test_inter_state_invoice_charges_igst(api: Api, sandbox: Sandbox) -> N
     """A customer in another state pays one IGST at the full rate."""
     seed = _seed(sandbox)
     reply = await api.post(
-        "/books/invoices", invoice_body(seed.customer_b2b_inter, line(rate=1000, quantity=2))
+        "/books/invoices", invoice_dict(seed.customer_b2b_inter, line_dict(rate=1000, quantity=2))
     )
     inv = reply.json
     assert inv["supply_type"] == "inter_state"
@@ -68,10 +69,10 @@ async def test_inter_state_invoice_charges_igst(api: Api, sandbox: Sandbox) -> N
 async def test_b2c_place_of_supply_is_the_billing_state(api: Api, sandbox: Sandbox) -> None:
     """A B2C customer in Tamil Nadu makes the supply inter-state; an explicit place of supply wins."""
     seed = _seed(sandbox)
-    derived = (await api.post("/books/invoices", invoice_body(seed.customer_b2c_no_email))).json
+    derived = (await api.post("/books/invoices", invoice_dict(seed.customer_b2c_no_email))).json
     assert (derived["place_of_supply"], derived["supply_type"]) == ("33", "inter_state")
     explicit = (
-        await api.post("/books/invoices", invoice_body(seed.customer_b2c_no_email, place_of_supply="27"))
+        await api.post("/books/invoices", invoice_dict(seed.customer_b2c_no_email, place_of_supply="27"))
     ).json
     assert (explicit["place_of_supply"], explicit["supply_type"]) == ("27", "intra_state")
 
@@ -79,7 +80,7 @@ async def test_b2c_place_of_supply_is_the_billing_state(api: Api, sandbox: Sandb
 async def test_status_machine_allows_only_the_documented_changes(api: Api, sandbox: Sandbox) -> None:
     """draft → sent → void is allowed; void → sent, draft → paid and a PATCH to overdue are 409."""
     seed = _seed(sandbox)
-    inv_id = (await api.post("/books/invoices", invoice_body(seed.customer_b2c))).json["_id"]
+    inv_id = (await api.post("/books/invoices", invoice_dict(seed.customer_b2c))).json["_id"]
     path = f"/books/invoices/{inv_id}"
     paid = await api.patch(path, {"status": "paid"})
     assert paid.status == 409
@@ -98,7 +99,7 @@ async def test_bulk_create_is_atomic(api: Api, sandbox: Sandbox) -> None:
     seed = _seed(sandbox)
     bad = await api.post(
         "/books/invoices",
-        [invoice_body(seed.customer_b2c), invoice_body(seed.customer_b2c, line(gst_rate=7))],
+        [invoice_dict(seed.customer_b2c), invoice_dict(seed.customer_b2c, line_dict(gst_rate=7))],
     )
     assert bad.status == 400
     assert bad.paths() == [[1, "line_items", 0, "gst_rate"]]
@@ -106,14 +107,14 @@ async def test_bulk_create_is_atomic(api: Api, sandbox: Sandbox) -> None:
     duplicate = await api.post(
         "/books/invoices",
         [
-            invoice_body(seed.customer_b2c, invoice_number="X-1"),
-            invoice_body(seed.customer_b2c, invoice_number="X-1"),
+            invoice_dict(seed.customer_b2c, invoice_number="X-1"),
+            invoice_dict(seed.customer_b2c, invoice_number="X-1"),
         ],
     )
     assert duplicate.status == 409
     assert sandbox.store.documents("invoices", sandbox.org_id) == []
     good = await api.post(
-        "/books/invoices", [invoice_body(seed.customer_b2c), invoice_body(seed.customer_b2b_inter)]
+        "/books/invoices", [invoice_dict(seed.customer_b2c), invoice_dict(seed.customer_b2b_inter)]
     )
     assert good.status == 201
     assert isinstance(good.body, list)
@@ -124,7 +125,7 @@ async def test_bulk_create_is_atomic(api: Api, sandbox: Sandbox) -> None:
 async def test_bulk_action_reports_each_id(api: Api, sandbox: Sandbox) -> None:
     """update_status and delete report per-id outcomes: unknown ids and forbidden changes fail alone."""
     seed = _seed(sandbox)
-    made = (await api.post("/books/invoices", [invoice_body(seed.customer_b2c)] * 3)).body
+    made = (await api.post("/books/invoices", [invoice_dict(seed.customer_b2c)] * 3)).body
     assert isinstance(made, list)
     a, b, c = (i["_id"] for i in made)
     await api.patch(f"/books/invoices/{b}", {"status": "void"})
@@ -150,7 +151,7 @@ async def test_bulk_action_reports_each_id(api: Api, sandbox: Sandbox) -> None:
 async def test_payments_move_balance_and_status(api: Api, sandbox: Sandbox) -> None:
     """A part payment makes it partially_paid, the rest makes it paid; overpaying and paying drafts fail."""
     seed = _seed(sandbox)
-    inv = (await api.post("/books/invoices", invoice_body(seed.customer_b2c))).json
+    inv = (await api.post("/books/invoices", invoice_dict(seed.customer_b2c))).json
     path = f"/books/invoices/{inv['_id']}"
     draft = await api.post(f"{path}/payments", {"amount": 1, "payment_method": "cash"})
     assert draft.status == 409
@@ -185,12 +186,12 @@ async def test_payments_move_balance_and_status(api: Api, sandbox: Sandbox) -> N
 async def test_invoicing_a_tracked_product_lowers_its_stock(api: Api, sandbox: Sandbox) -> None:
     """A tracked product's stock falls by the quantity invoiced; an untracked one is untouched."""
     seed = _seed(sandbox)
-    body = invoice_body(
+    body = invoice_dict(
         seed.customer_b2c,
-        line(
+        line_dict(
             item_type="product", product_id=seed.product_tracked, description="Bolts", quantity=40, rate=12.5
         ),
-        line(
+        line_dict(
             item_type="product", product_id=seed.product_untracked, description="Paper", quantity=2, rate=245
         ),
     )
@@ -209,8 +210,8 @@ async def test_list_paginates_filters_and_searches(api: Api, sandbox: Sandbox) -
     made = (
         await api.post(
             "/books/invoices",
-            [invoice_body(seed.customer_b2c)] * 5
-            + [invoice_body(seed.customer_b2b_inter, invoice_date="2025-04-01", due_date="2025-04-02")],
+            [invoice_dict(seed.customer_b2c)] * 5
+            + [invoice_dict(seed.customer_b2b_inter, invoice_date="2025-04-01", due_date="2025-04-02")],
         )
     ).body
     assert isinstance(made, list)
@@ -238,7 +239,7 @@ async def test_list_paginates_filters_and_searches(api: Api, sandbox: Sandbox) -
 async def test_pdf_is_a_real_pdf_with_the_number(api: Api, sandbox: Sandbox) -> None:
     """GET …/pdf answers application/pdf with a file name; pypdf finds the number and GSTIN in its text."""
     seed = _seed(sandbox)
-    inv = (await api.post("/books/invoices", invoice_body(seed.customer_b2b_inter))).json
+    inv = (await api.post("/books/invoices", invoice_dict(seed.customer_b2b_inter))).json
     reply = await api.get(f"/books/invoices/{inv['_id']}/pdf")
     assert reply.status == 200
     assert reply.headers["Content-Type"] == "application/pdf"
@@ -251,7 +252,7 @@ async def test_pdf_is_a_real_pdf_with_the_number(api: Api, sandbox: Sandbox) -> 
 async def test_pdf_of_an_unchanged_document_is_rendered_once(api: Api, sandbox: Sandbox) -> None:
     """Fetching the PDF twice renders once; a change renders again."""
     seed = _seed(sandbox)
-    inv = (await api.post("/books/invoices", invoice_body(seed.customer_b2c))).json
+    inv = (await api.post("/books/invoices", invoice_dict(seed.customer_b2c))).json
     path = f"/books/invoices/{inv['_id']}"
     first = await api.get(f"{path}/pdf")
     second = await api.get(f"{path}/pdf")
@@ -265,7 +266,7 @@ async def test_pdf_of_an_unchanged_document_is_rendered_once(api: Api, sandbox: 
 async def test_send_records_the_email_and_marks_sent(api: Api, sandbox: Sandbox) -> None:
     """Send puts the e-mail in the outbox (to, subject, attachment) and a draft becomes sent."""
     seed = _seed(sandbox)
-    inv = (await api.post("/books/invoices", invoice_body(seed.customer_b2c))).json
+    inv = (await api.post("/books/invoices", invoice_dict(seed.customer_b2c))).json
     reply = await api.post(f"/books/invoices/{inv['_id']}/send", {"cc": ["boss@example.com"]})
     assert reply.status == 200
     assert reply.json["to"] == ["priya@example.com"]
@@ -286,7 +287,7 @@ async def test_send_records_the_email_and_marks_sent(api: Api, sandbox: Sandbox)
 async def test_send_without_an_email_needs_to(api: Api, sandbox: Sandbox) -> None:
     """A customer without e-mail and no `to` is a 400 at ["to"]; with `to` it goes out."""
     seed = _seed(sandbox)
-    inv = (await api.post("/books/invoices", invoice_body(seed.customer_b2c_no_email))).json
+    inv = (await api.post("/books/invoices", invoice_dict(seed.customer_b2c_no_email))).json
     refused = await api.post(f"/books/invoices/{inv['_id']}/send")
     assert (refused.status, refused.paths()) == (400, [["to"]])
     assert (await api.get(f"/books/invoices/{inv['_id']}")).json["status"] == "draft"
@@ -297,7 +298,7 @@ async def test_send_without_an_email_needs_to(api: Api, sandbox: Sandbox) -> Non
 async def test_sending_a_void_invoice_is_409(api: Api, sandbox: Sandbox) -> None:
     """A void invoice is not sent."""
     seed = _seed(sandbox)
-    inv = (await api.post("/books/invoices", invoice_body(seed.customer_b2c))).json
+    inv = (await api.post("/books/invoices", invoice_dict(seed.customer_b2c))).json
     await api.patch(f"/books/invoices/{inv['_id']}", {"status": "void"})
     assert (await api.post(f"/books/invoices/{inv['_id']}/send")).status == 409
 

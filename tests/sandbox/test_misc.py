@@ -8,8 +8,9 @@ from decimal import Decimal
 import aiohttp
 
 from books_async.sandbox import Sandbox
+from tests.factories import invoice_dict, line_dict
 
-from .conftest import Api, invoice_body, line
+from .conftest import Api
 
 
 async def test_dashboard_matches_the_store(api: Api, sandbox: Sandbox) -> None:
@@ -20,12 +21,12 @@ async def test_dashboard_matches_the_store(api: Api, sandbox: Sandbox) -> None:
         await api.post(
             "/books/invoices",
             [
-                invoice_body(seed.customer_b2c),  # stays draft
-                invoice_body(
+                invoice_dict(seed.customer_b2c),  # stays draft
+                invoice_dict(
                     seed.customer_b2c, invoice_date="2025-04-01", due_date="2025-04-02"
                 ),  # sent, overdue
-                invoice_body(seed.customer_b2c, invoice_date="2099-01-01"),  # sent, part paid, not due
-                invoice_body(seed.customer_b2c, invoice_date="2099-01-01"),  # void
+                invoice_dict(seed.customer_b2c, invoice_date="2099-01-01"),  # sent, part paid, not due
+                invoice_dict(seed.customer_b2c, invoice_date="2099-01-01"),  # void
             ],
         )
     ).body
@@ -37,7 +38,7 @@ async def test_dashboard_matches_the_store(api: Api, sandbox: Sandbox) -> None:
     await api.patch(f"/books/invoices/{ids[3]}", {"status": "void"})
     await api.post(
         "/books/quotes",
-        {"customer_id": seed.customer_b2c, "quote_date": "2099-01-01", "line_items": [line()]},
+        {"customer_id": seed.customer_b2c, "quote_date": "2099-01-01", "line_items": [line_dict()]},
     )
 
     dash = (await api.get("/books/mobile/dashboard")).json
@@ -64,7 +65,7 @@ async def test_customer_summary(api: Api, sandbox: Sandbox) -> None:
     """GET /customers/{id} carries invoiced, paid, outstanding and count (drafts and voids left out)."""
     seed = sandbox.seed
     assert seed is not None
-    made = (await api.post("/books/invoices", [invoice_body(seed.customer_b2c)] * 2)).body
+    made = (await api.post("/books/invoices", [invoice_dict(seed.customer_b2c)] * 2)).body
     assert isinstance(made, list)
     await api.patch(f"/books/invoices/{made[0]['_id']}", {"status": "sent"})
     await api.post(f"/books/invoices/{made[0]['_id']}/payments", {"amount": 60, "payment_method": "cash"})

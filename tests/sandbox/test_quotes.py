@@ -5,12 +5,13 @@ from __future__ import annotations
 from decimal import Decimal
 
 from books_async.sandbox import Sandbox
+from tests.factories import line_dict
 
-from .conftest import Api, line
+from .conftest import Api
 
 
 def _quote(customer_id: str, **extra: object) -> dict[str, object]:
-    return {"customer_id": customer_id, "quote_date": "2099-01-10", "line_items": [line()], **extra}
+    return {"customer_id": customer_id, "quote_date": "2099-01-10", "line_items": [line_dict()], **extra}
 
 
 async def test_quote_totals_and_defaults(api: Api, sandbox: Sandbox) -> None:

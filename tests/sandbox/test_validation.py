@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from books_async.sandbox import Sandbox
+from tests.factories import invoice_dict, line_dict
 
-from .conftest import Api, invoice_body, line
+from .conftest import Api
 
 
 def _by_path(reply_details: object) -> dict[tuple[object, ...], str]:
@@ -96,12 +97,12 @@ async def test_domain_rules_on_invoices_list_every_problem(api: Api, sandbox: Sa
     unknown catalogue ids are all reported together."""
     seed = sandbox.seed
     assert seed is not None
-    body = invoice_body(
+    body = invoice_dict(
         seed.customer_b2c,
-        line(gst_rate=7),
-        line(discount=5000),
-        line(rate=10.005),
-        line(item_type="product", product_id="0" * 24),
+        line_dict(gst_rate=7),
+        line_dict(discount=5000),
+        line_dict(rate=10.005),
+        line_dict(item_type="product", product_id="0" * 24),
         due_date="2025-03-01",
     )
     reply = await api.post("/books/invoices", body)
@@ -120,7 +121,7 @@ async def test_domain_rules_on_invoices_list_every_problem(api: Api, sandbox: Sa
 
 async def test_unknown_customer_is_a_400_at_customer_id(api: Api) -> None:
     """A customer id that is not in the organisation is a 400 detail at ["customer_id"] (not a 404)."""
-    reply = await api.post("/books/invoices", invoice_body("a" * 24))
+    reply = await api.post("/books/invoices", invoice_dict("a" * 24))
     assert reply.status == 400
     assert reply.paths() == [["customer_id"]]
 
@@ -133,7 +134,7 @@ async def test_quote_expiry_before_date_is_refused(api: Api, sandbox: Sandbox) -
         "customer_id": seed.customer_b2c,
         "quote_date": "2025-04-10",
         "expiry_date": "2025-04-01",
-        "line_items": [line()],
+        "line_items": [line_dict()],
     }
     reply = await api.post("/books/quotes", body)
     assert reply.status == 400
@@ -185,7 +186,8 @@ async def test_validate_post_reports_without_writing(api: Api, sandbox: Sandbox)
     assert seed is not None
     before = len(sandbox.store.documents("invoices", sandbox.org_id))
     bad = await api.post(
-        "/books/validate", {"kind": "invoice", "payload": invoice_body(seed.customer_b2c, line(gst_rate=7))}
+        "/books/validate",
+        {"kind": "invoice", "payload": invoice_dict(seed.customer_b2c, line_dict(gst_rate=7))},
     )
     assert bad.status == 200
     assert bad.json["valid"] is False
@@ -196,7 +198,7 @@ async def test_validate_post_reports_without_writing(api: Api, sandbox: Sandbox)
             "code": "invalid_value",
         }
     ]
-    good = await api.post("/books/validate", {"kind": "invoice", "payload": invoice_body(seed.customer_b2c)})
+    good = await api.post("/books/validate", {"kind": "invoice", "payload": invoice_dict(seed.customer_b2c)})
     assert good.json == {"valid": True, "kind": "invoice", "details": []}
     customer = await api.post(
         "/books/validate", {"kind": "customer", "payload": {"type": "B2B", "name": "x"}}
@@ -215,8 +217,8 @@ async def test_duplicate_invoice_number_is_409(api: Api, sandbox: Sandbox) -> No
     """Invoice numbers are unique per organisation; another organisation may reuse one."""
     seed = sandbox.seed
     assert seed is not None
-    first = await api.post("/books/invoices", invoice_body(seed.customer_b2c, invoice_number="A-1"))
+    first = await api.post("/books/invoices", invoice_dict(seed.customer_b2c, invoice_number="A-1"))
     assert first.status == 201
-    again = await api.post("/books/invoices", invoice_body(seed.customer_b2c, invoice_number="A-1"))
+    again = await api.post("/books/invoices", invoice_dict(seed.customer_b2c, invoice_number="A-1"))
     assert again.status == 409
     assert again.json["error"] == "conflict"

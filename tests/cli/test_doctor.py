@@ -36,7 +36,7 @@ from books_async.sandbox import Sandbox, serve
 from books_async.sandbox._gst import make_gstin
 from tests.drift_server import ALL_DRIFTS, drift_proxy
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 # What a user's account holds and a pasted report must never show.
 PROBE_NAME = "Aardvark Privacy Probe Traders"  # first by name, so the doctor fetches this customer

@@ -1,9 +1,5 @@
-"""Issue 6's behaviours through the SDK (``BooksClient``, typed models and exceptions) against ``serve()``.
-
-The raw-HTTP tests beside this module pin the wire format; these show that a user of the SDK sees the same
-rules as typed results and typed errors. Reliability (quota, faults, persistence) is in
-``test_sdk_reliability.py``.
-"""
+"""books.invoices against the sandbox: validation (local and the server's), GST arithmetic, the status
+machine, bulk create and actions, payments, stock, filters and paging, PDFs and sending."""
 
 from __future__ import annotations
 
@@ -17,13 +13,10 @@ import pytest
 from pypdf import PdfReader
 
 from books_async import (
-    AuthenticationError,
     BooksClient,
-    ConfigurationError,
     ConflictError,
     InvalidRequestError,
     NotFoundError,
-    PermissionDeniedError,
     ValidationError,
 )
 from books_async.models import (
@@ -34,141 +27,25 @@ from books_async.models import (
     EmailReceipt,
     Invoice,
     InvoiceBulkAction,
-    InvoiceCreate,
     InvoiceStatus,
     InvoiceUpdate,
     ItemType,
-    KeyRole,
     LineItemCreate,
-    OrganizationUpdate,
     PaymentCreate,
     PaymentMethod,
     QuoteCreate,
-    QuoteStatus,
     SupplyType,
 )
 from books_async.sandbox import Sandbox, SeedIds
+from tests.factories import DAY, client, invoice, line
 
 D = Decimal
-# Far in the future, so no invoice here turns overdue while the suite runs (the dashboard test makes its own).
-DAY = date(2099, 4, 1)
-
-
-@pytest.fixture
-def seed(sandbox: Sandbox) -> SeedIds:
-    """Ids of the sandbox's seeded customers, products and services."""
-    ids = sandbox.seed
-    assert ids is not None
-    return ids
-
-
-def line(
-    quantity: str = "2",
-    rate: str = "1000.00",
-    gst_rate: str = "18",
-    *,
-    item_type: ItemType = ItemType.service,
-    description: str = "Consulting",
-    discount: str | None = None,
-    product_id: str | None = None,
-) -> LineItemCreate:
-    """A line item; 2 x 1000.00 of a service at 18 % unless told otherwise."""
-    return LineItemCreate(
-        item_type=item_type,
-        description=description,
-        quantity=D(quantity),
-        rate=D(rate),
-        gst_rate=D(gst_rate),
-        discount=None if discount is None else D(discount),
-        product_id=product_id,
-    )
-
-
-def invoice(customer_id: str, *lines: LineItemCreate, **fields: object) -> InvoiceCreate:
-    """An InvoiceCreate dated :data:`DAY` with ``lines`` (one default line if none)."""
-    return InvoiceCreate(
-        customer_id=customer_id,
-        invoice_date=fields.pop("invoice_date", DAY),  # type: ignore[arg-type]
-        line_items=list(lines) or [line()],
-        **fields,  # type: ignore[arg-type]
-    )
-
-
-def client(sandbox: Sandbox, key: str, **options: object) -> BooksClient:
-    """A client of ``sandbox`` with ``key``; no client-side limit (the per-test sandbox allows 100/60 s)."""
-    options.setdefault("rate_limit", None)
-    return BooksClient(key, base_url=sandbox.base_url, **options)  # type: ignore[arg-type]
 
 
 def pdf_text(pdf: bytes) -> str:
     """The text of every page of ``pdf``, which must parse as a PDF."""
     assert pdf.startswith(b"%PDF-")
     return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
-
-
-# ------------------------------------------------------------------------------------------------ auth
-
-
-async def test_auth_accepts_x_api_key_and_bearer(sandbox: Sandbox) -> None:
-    """The same key works sent as ``x-api-key`` (default) and as ``Authorization: Bearer``."""
-    for scheme in ("x-api-key", "bearer"):
-        async with client(sandbox, sandbox.api_key, auth_scheme=scheme) as books:
-            context = await books.validate.context()
-            assert (context.org_id, context.role) == (sandbox.org_id, KeyRole.owner)
-    assert [entry[4] for entry in sandbox.request_log] == [200, 200]
-
-
-async def test_auth_unknown_key_raises_authentication_error(sandbox: Sandbox) -> None:
-    """A key the sandbox never issued gets a 401, raised as AuthenticationError."""
-    async with client(sandbox, "bsk_not_a_real_key") as books:
-        with pytest.raises(AuthenticationError) as err:
-            await books.invoices.list()
-    assert err.value.status == 401
-    assert "bsk_not_a_real_key" not in str(err.value)
-
-
-async def test_auth_missing_key_is_refused_before_sending(
-    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Without a key the SDK cannot send at all: ConfigurationError, and the server sees nothing.
-
-    (The server's own 401 for a request without a key is pinned by the raw test in test_auth.py.)
-    """
-    monkeypatch.delenv("BOOKS_API_KEY", raising=False)
-    for missing in (None, "", "   "):
-        with pytest.raises(ConfigurationError, match="No API key"):
-            BooksClient(missing, base_url=sandbox.base_url)
-    assert list(sandbox.request_log) == []
-
-
-async def test_auth_other_app_key_raises_permission_denied(sandbox: Sandbox) -> None:
-    """A key scoped to the whatsapp application may not call books routes: 403 PermissionDeniedError."""
-    async with client(sandbox, sandbox.other_app_key) as books:
-        with pytest.raises(PermissionDeniedError) as err:
-            await books.invoices.list()
-    assert err.value.status == 403
-
-
-async def test_auth_member_key_cannot_update_org(sandbox: Sandbox, books: BooksClient) -> None:
-    """``orgs.update`` is for owners: a member gets PermissionDeniedError and nothing changes."""
-    async with client(sandbox, sandbox.member_key) as member:
-        with pytest.raises(PermissionDeniedError):
-            await member.orgs.update(sandbox.org_id, OrganizationUpdate(name="Renamed by member"))
-        # A member still reads the organisation.
-        assert (await member.orgs.get(sandbox.org_id)).name == "Sandbox Traders Pvt Ltd"
-    renamed = await books.orgs.update(sandbox.org_id, OrganizationUpdate(name="Renamed by owner"))
-    assert renamed.name == "Renamed by owner"
-
-
-async def test_auth_orgs_list_shows_only_the_keys_orgs(sandbox: Sandbox, books: BooksClient) -> None:
-    """``orgs.list`` lists the key's account's organisations, never another account's."""
-    mine = await books.orgs.list()
-    assert [o.id for o in mine.data] == [sandbox.org_id]
-    assert mine.pagination.total == 1
-    async with client(sandbox, sandbox.other_org_key) as other:
-        assert [o.id async for o in other.orgs.iter()] == [sandbox.other_org_id]
-        with pytest.raises(NotFoundError):
-            await other.orgs.get(sandbox.org_id)
 
 
 async def test_auth_another_orgs_invoice_is_not_found(
@@ -183,9 +60,6 @@ async def test_auth_another_orgs_invoice_is_not_found(
         with pytest.raises(NotFoundError):
             await other.invoices.update(mine.id, InvoiceUpdate(status=InvoiceStatus.void))
     assert (await books.invoices.get(mine.id)).status is InvoiceStatus.draft
-
-
-# ------------------------------------------------------------------------------------------ validation
 
 
 async def test_validation_inferred_patterns_are_left_to_the_server(
@@ -253,8 +127,6 @@ async def test_validation_duplicate_invoice_number_is_a_conflict(books: BooksCli
     assert err.value.status == 409
     assert (await books.invoices.list()).pagination.total == 1
 
-
-# -------------------------------------------------------------------------------------------- invoices
 
 # Three lines, used for one customer in the organisation's state (27) and one in Karnataka (29):
 #   bolts    40 x 12.50 = 500.00 - 25.00 discount = 475.00 taxable, 18 %: 42.75 + 42.75, or 85.50 IGST
@@ -502,34 +374,6 @@ async def test_invoice_iter_follows_pages_past_100(
     assert len(pages) == 2
 
 
-# ---------------------------------------------------------------------------------------------- quotes
-
-
-async def test_quote_convert_makes_a_linked_draft_invoice_once(books: BooksClient, seed: SeedIds) -> None:
-    """Convert returns a draft invoice with ``quote_id``; the quote is converted; again is a ConflictError."""
-    quote = await books.quotes.create(
-        QuoteCreate(customer_id=seed.customer_b2b_inter, quote_date=DAY, line_items=[line()], notes="30 days")
-    )
-    assert (quote.status, quote.total, quote.igst_total) == (QuoteStatus.draft, D("2360.00"), D("360.00"))
-    converted = await books.quotes.convert(quote.id)
-    assert (converted.status, converted.quote_id, converted.total) == (
-        InvoiceStatus.draft,
-        quote.id,
-        quote.total,
-    )
-    assert converted.notes == "30 days"
-    after = await books.quotes.get(quote.id)
-    assert (after.status, after.converted_invoice_id) == (QuoteStatus.converted, converted.id)
-    assert (await books.invoices.get(converted.id)).quote_id == quote.id
-    with pytest.raises(ConflictError) as err:
-        await books.quotes.convert(quote.id)
-    assert err.value.status == 409
-    assert (await books.invoices.list()).pagination.total == 1
-
-
-# ------------------------------------------------------------------------------------------------ PDFs
-
-
 async def test_pdf_of_invoice_and_quote_parse(books: BooksClient, seed: SeedIds) -> None:
     """``invoices.pdf`` and ``quotes.pdf`` return real PDFs showing the number, GSTINs and the total."""
     inv = await books.invoices.create(invoice(seed.customer_b2b_inter, invoice_number="PDF-7"))
@@ -542,9 +386,6 @@ async def test_pdf_of_invoice_and_quote_parse(books: BooksClient, seed: SeedIds)
         QuoteCreate(customer_id=seed.customer_b2c, quote_date=DAY, line_items=[line()])
     )
     assert quote.quote_number in pdf_text(await books.quotes.pdf(quote.id))
-
-
-# ------------------------------------------------------------------------------------------------ send
 
 
 async def test_send_records_outbox_and_marks_sent(
@@ -580,114 +421,3 @@ async def test_send_without_customer_email_needs_to(books: BooksClient, seed: Se
         await books.invoices.send(inv.id)
     assert [d.path for d in err.value.details] == [("to",)]
     assert (await books.invoices.get(inv.id)).status is InvoiceStatus.draft
-
-
-# -------------------------------------------------------------------------------------------- validate
-
-
-async def test_validate_context_names_org_and_role(sandbox: Sandbox, books: BooksClient) -> None:
-    """``validate.context()`` gives the key's organisation id and name, and its role."""
-    owner = await books.validate.context()
-    assert (owner.org_id, owner.org_name, owner.role) == (
-        sandbox.org_id,
-        "Sandbox Traders Pvt Ltd",
-        KeyRole.owner,
-    )
-    async with client(sandbox, sandbox.member_key) as member:
-        assert (await member.validate.context()).role is KeyRole.member
-
-
-async def test_validate_check_model_writes_nothing(
-    sandbox: Sandbox, books: BooksClient, seed: SeedIds
-) -> None:
-    """``check_model`` answers valid, or not valid with every failing field, and never creates anything."""
-    good = await books.validate.check_model(invoice(seed.customer_b2b_intra, invoice_number="CHK-1"))
-    assert (good.valid, good.details) == (True, [])
-    bad = await books.validate.check_model(invoice("0" * 24, line(gst_rate="7"), due_date=date(2099, 3, 1)))
-    assert bad.valid is False
-    assert {tuple(d.path) for d in bad.details} == {
-        ("customer_id",),
-        ("due_date",),
-        ("line_items", 0, "gst_rate"),
-    }
-    gstin = await books.validate.check_model(
-        CustomerCreate(
-            type=CustomerType.B2B,
-            name="Acme",
-            gstin="22AAAAA0000A1Z5",
-            billing_address=Address(line1="1 Main Road", city="Raipur", state_code="22", pincode="492001"),
-        )
-    )
-    assert (gstin.valid, [tuple(d.path) for d in gstin.details]) == (False, [("gstin",)])
-    assert sandbox.store.documents("invoices", sandbox.org_id) == []
-    assert (await books.customers.list()).pagination.total == 5  # the seeded ones only
-    created = await books.invoices.create(invoice(seed.customer_b2b_intra, invoice_number="CHK-1"))
-    assert created.invoice_number == "CHK-1"  # the number was not taken by the check
-
-
-# ------------------------------------------------------------------------------------------- dashboard
-
-
-async def test_dashboard_matches_invoices_and_payments(books: BooksClient, seed: SeedIds) -> None:
-    """Revenue is the sum of payments; receivables the balance due of sent, part-paid and overdue invoices."""
-    past = date(2025, 4, 1)  # due long ago: sent and unpaid, it is overdue
-    draft, sent, part, paid, void, overdue = await books.invoices.create(
-        [
-            invoice(seed.customer_b2c),
-            invoice(seed.customer_b2b_inter),
-            invoice(seed.customer_b2b_intra, line("3", "333.33")),
-            invoice(seed.customer_b2c, line("1", "99.99", "5")),
-            invoice(seed.customer_b2c),
-            invoice(seed.customer_b2c, invoice_date=past, due_date=past),
-        ]
-    )
-    for inv in (sent, part, paid, void, overdue):
-        await books.invoices.update(inv.id, InvoiceUpdate(status=InvoiceStatus.sent))
-    await books.invoices.update(void.id, InvoiceUpdate(status=InvoiceStatus.void))
-    payments = [(part, D("500.25")), (paid, paid.total), (overdue, D("60.00"))]
-    for inv, amount in payments:
-        await books.invoices.record_payment(
-            inv.id, PaymentCreate(amount=amount, payment_method=PaymentMethod.upi)
-        )
-
-    dash = await books.mobile.dashboard()
-    invoices = [i async for i in books.invoices.iter()]
-    by_status: dict[InvoiceStatus, list[Invoice]] = {}
-    for inv in invoices:
-        by_status.setdefault(inv.status, []).append(inv)
-    assert (
-        dash.total_revenue
-        == sum((a for _, a in payments), D("0"))
-        == sum((p.amount for inv in invoices for p in inv.payments), D("0"))
-    )
-    open_statuses = (InvoiceStatus.sent, InvoiceStatus.partially_paid, InvoiceStatus.overdue)
-    assert dash.total_receivables == sum(
-        (inv.balance_due for inv in invoices if inv.status in open_statuses), D("0")
-    )
-    # By hand: 2360.00 (sent) + 1180.00 - 500.25 (part: 3 x 333.33 = 999.99 + 180.00 = 1179.99 -> 1180)
-    # + 2360.00 - 60.00 (overdue).
-    assert dash.total_receivables == D("2360.00") + D("679.75") + D("2300.00")
-    assert dash.overdue_amount == D("2300.00")
-    counts = dash.invoice_counts
-    assert (counts.draft, counts.sent, counts.partially_paid, counts.paid, counts.overdue, counts.void) == (
-        1,
-        1,
-        1,
-        1,
-        1,
-        1,
-    )
-    assert {s: len(v) for s, v in by_status.items()} == dict.fromkeys(
-        [
-            InvoiceStatus.draft,
-            InvoiceStatus.sent,
-            InvoiceStatus.partially_paid,
-            InvoiceStatus.paid,
-            InvoiceStatus.overdue,
-            InvoiceStatus.void,
-        ],
-        1,
-    )
-    assert {a.id for a in dash.recent_activity} <= {i.id for i in invoices}
-    assert dash.currency == "INR"
-    assert draft.status is InvoiceStatus.draft

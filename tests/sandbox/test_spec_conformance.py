@@ -38,6 +38,7 @@ from schemathesis.specs.openapi.checks import (
 
 from books_async._spec import spec_path
 from books_async.sandbox import Sandbox, SandboxConfig
+from tests.factories import invoice_dict, line_dict
 
 SCHEMA = schemathesis.openapi.from_path(spec_path())
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
@@ -45,6 +46,7 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 MAX_EXAMPLES = 20
 _OBJECT_ID = re.compile(r"[0-9a-f]{24}")
 _COLLECTION = re.compile(r"^/(?:books/)?(invoices|quotes|customers|products|services|orgs)/\{id\}")
+BIG_LINE = line_dict(quantity=400)
 
 
 @dataclass(frozen=True)
@@ -71,18 +73,11 @@ class Live:
         seed = self.sandbox.seed
         assert seed is not None
         bodies: dict[str, dict[str, object]] = {
-            "invoices": _invoice(seed.customer_b2c),
+            "invoices": invoice_dict(seed.customer_b2c, BIG_LINE),
             "products": {"name": "Spare", "hsn_code": "7318", "unit": "PCS", "sale_price": 1, "gst_rate": 18},
             "services": {"name": "Spare", "sac_code": "998311", "rate": 1, "gst_rate": 18},
         }
         return str(self.send("POST", f"/books/{collection}", bodies[collection])["_id"])
-
-
-_LINE = {"item_type": "service", "description": "Consulting", "quantity": 400, "rate": 1000, "gst_rate": 18}
-
-
-def _invoice(customer_id: str) -> dict[str, object]:
-    return {"customer_id": customer_id, "invoice_date": "2099-04-01", "line_items": [_LINE]}
 
 
 @pytest.fixture(scope="module")
@@ -92,10 +87,10 @@ def live() -> Iterator[Live]:
         seed = sb.seed
         assert seed is not None
         live = Live(sb, {})
-        invoice = live.send("POST", "/books/invoices", _invoice(seed.customer_b2b_inter))
+        invoice = live.send("POST", "/books/invoices", invoice_dict(seed.customer_b2b_inter, BIG_LINE))
         # Sent, with a large balance (472,000.00), so generated payments and sends can succeed.
         live.send("PATCH", f"/books/invoices/{invoice['_id']}", {"status": "sent"})
-        quote_body = {"customer_id": seed.customer_b2c, "quote_date": "2099-04-01", "line_items": [_LINE]}
+        quote_body = {"customer_id": seed.customer_b2c, "quote_date": "2099-04-01", "line_items": [BIG_LINE]}
         quote = live.send("POST", "/books/quotes", quote_body)
         live.ids.update(
             invoices=str(invoice["_id"]),

@@ -6,16 +6,13 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import cast
 
-import pytest
-import yaml
 from openapi_spec_validator import validate
 
-ROOT = Path(__file__).resolve().parent.parent
-SPEC_PATH = ROOT / "openapi" / "books.yaml"
+from tests.codegen.walk import SPEC_PATH, Node, operations, resolve
 
 # From the vendor's reference (shared/reference/books-api-reference.txt), base URL /api/v1.
 EXPECTED_OPERATIONS = {
@@ -62,31 +59,6 @@ EXPECTED_OPERATIONS = {
     # mobile (1)
     ("GET", "/books/mobile/dashboard"),
 }
-HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
-
-Node = Mapping[str, object]
-
-
-@pytest.fixture(scope="module")
-def spec() -> Node:
-    return cast("Node", yaml.safe_load(SPEC_PATH.read_bytes()))
-
-
-def resolve(spec: Node, node: Node) -> Node:
-    """Follow local `$ref`s to the object they name."""
-    while "$ref" in node:
-        target: object = spec
-        for part in str(node["$ref"]).removeprefix("#/").split("/"):
-            target = cast("Node", target)[part]
-        node = cast("Node", target)
-    return node
-
-
-def operations(spec: Node) -> Iterator[tuple[str, str, Node]]:
-    for path, item in cast("Mapping[str, Node]", spec["paths"]).items():
-        for method in HTTP_METHODS:
-            if method in item:
-                yield method.upper(), path, cast("Node", item[method])
 
 
 def test_spec_is_valid_openapi_3_1(spec: Node) -> None:

@@ -13,8 +13,8 @@ from books_async import BooksClient, PayloadTooLargeError
 from books_async._bulk.sizing import PLATFORM_LIMIT, BodyLimits
 from books_async._transport import MAX_BODY_BYTES
 from books_async.sandbox import Sandbox, serve
+from tests.bulk.helpers import draft, numbers_in, size_of
 from tests.gateway_server import GatewayFaults, gateway
-from tests.test_bulk import draft, numbers_in, size_of
 
 
 def test_limits_step_down_to_the_platform_then_halve() -> None:

@@ -11,7 +11,7 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -23,13 +23,9 @@ import yaml
 
 from books_async._extra import BooksModel
 from books_async._types import NOT_GIVEN
+from tests.codegen.walk import ROOT, SPEC_PATH, Node, operations, resolve
 
-ROOT = Path(__file__).resolve().parent.parent
-SPEC_PATH = ROOT / "openapi" / "books.yaml"
 GENERATED = ROOT / "books_async" / "_generated"
-HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
-
-Node = Mapping[str, object]
 
 
 def run_codegen(*args: str) -> subprocess.CompletedProcess[str]:
@@ -53,23 +49,11 @@ def tree(directory: Path) -> dict[str, bytes]:
 
 
 @pytest.fixture(scope="module")
-def spec() -> Node:
-    return cast("Node", yaml.safe_load(SPEC_PATH.read_bytes()))
-
-
-@pytest.fixture(scope="module")
 def regenerated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("generated")
     done = run_codegen("--out", str(out))
     assert done.returncode == 0, done.stderr
     return out
-
-
-def operations(spec: Node) -> Iterator[tuple[str, str, Node]]:
-    for path, item in cast("Mapping[str, Node]", spec["paths"]).items():
-        for method in HTTP_METHODS:
-            if method in item:
-                yield method.upper(), path, cast("Node", item[method])
 
 
 def test_codegen_output_matches_the_committed_files(regenerated: Path) -> None:
@@ -290,7 +274,7 @@ def test_generated_resources_have_one_async_method_per_operation(spec: Node) -> 
         query = [
             str(resolved["name"])
             for raw in cast("list[Node]", op.get("parameters", []))
-            if (resolved := _resolve(spec, raw))["in"] == "query"
+            if (resolved := resolve(spec, raw))["in"] == "query"
         ]
         keyword = [p.name for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY]
         extras = {"extra_headers", "extra_query"} | ({"extra_body"} if "requestBody" in op else set())
@@ -299,20 +283,11 @@ def test_generated_resources_have_one_async_method_per_operation(spec: Node) -> 
         assert all(p.default is NOT_GIVEN for p in params if p.name in query and p.default is not p.empty)
         if "requestBody" in op:
             # The model a dict body is checked against: for a bulk `X | X[]` body, the item model X.
-            body_schema = _resolve(spec, cast("Node", op["requestBody"]))["content"]["application/json"]
+            body_schema = resolve(spec, cast("Node", op["requestBody"]))["content"]["application/json"]
             refs = re.findall(r"#/components/schemas/(\w+)", str(body_schema))
             assert f"body_model={refs[0]}," in inspect.getsource(func), f"{method} {path}"
         count += 1
     assert count == 34
-
-
-def _resolve(spec: Node, node: Node) -> Node:
-    while "$ref" in node:
-        target: object = spec
-        for part in str(node["$ref"]).removeprefix("#/").split("/"):
-            target = cast("Node", target)[part]
-        node = cast("Node", target)
-    return node
 
 
 def test_every_paged_list_gets_a_generated_iter_with_the_same_filters(spec: Node) -> None:
@@ -325,7 +300,7 @@ def test_every_paged_list_gets_a_generated_iter_with_the_same_filters(spec: Node
         query = [
             str(resolved["name"])
             for raw in cast("list[Node]", op.get("parameters", []))
-            if (resolved := _resolve(spec, raw))["in"] == "query"
+            if (resolved := resolve(spec, raw))["in"] == "query"
         ]
         if method != "GET" or not {"page", "limit"} <= set(query):
             continue

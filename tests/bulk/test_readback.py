@@ -5,7 +5,7 @@ behind a gateway (``tests/gateway_server.py``) that fails after the API acted, o
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import cast
 
@@ -23,9 +23,9 @@ from books_async import (
 from books_async.bulk import Settled
 from books_async.models import EmailReceipt, Invoice, PaymentCreate, PaymentMethod, PaymentRecorded
 from books_async.sandbox import Sandbox, serve
+from tests.bulk.helpers import draft
 from tests.gateway_server import GatewayFaults, gateway
-from tests.scripted_server import INVOICE, INVOICE_ID, ScriptedServer, respond, scripted_server
-from tests.test_bulk import draft
+from tests.scripted_server import INVOICE, INVOICE_ID, ScriptedServer, respond
 
 PAYMENTS = f"/books/invoices/{INVOICE_ID}/payments"
 
@@ -289,12 +289,6 @@ PAID = {
     "payment_date": "2026-11-02",
     "createdAt": "2026-11-02T10:00:00Z",
 }
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[ScriptedServer]:
-    async with scripted_server() as s:
-        yield s
 
 
 async def test_a_payment_the_read_back_does_not_show_is_unknown_and_sent_once(server: ScriptedServer) -> None:

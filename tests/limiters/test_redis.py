@@ -9,14 +9,13 @@ Speed, throughput, fairness and how soon a frozen Redis fails are benchmark B9's
 from __future__ import annotations
 
 import asyncio
-import bisect
 import logging
 import multiprocessing
 import os
 import subprocess
 import sys
 import traceback
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator
 from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Event
 from pathlib import Path
@@ -32,6 +31,7 @@ from books_async.limiters import RedisRateLimiter, SharedLimiterError
 from books_async.limiters import _redis as redis_module
 from books_async.sandbox import Sandbox, serve
 from tests.redis_server import REDIS_SERVER, SKIP_REASON, RedisServer, redis_server
+from tests.virtual_time import RecordingSleep, max_in_any_window
 
 pytestmark = pytest.mark.skipif(REDIS_SERVER is None, reason=SKIP_REASON)
 
@@ -52,28 +52,9 @@ async def r(redis_srv: RedisServer) -> AsyncIterator[aioredis.Redis]:
     await client.aclose()
 
 
-class RecordingSleep:
-    """asyncio.sleep that records what the limiter asked it to wait."""
-
-    def __init__(self) -> None:
-        self.waits: list[float] = []
-        self.called = asyncio.Event()
-
-    async def __call__(self, delay: float) -> None:
-        self.waits.append(delay)
-        self.called.set()
-        await asyncio.sleep(delay)
-
-
 def text(value: object) -> str:
     """A Redis reply (bytes, as our clients do not decode) as text."""
     return value.decode() if isinstance(value, bytes) else str(value)
-
-
-def max_in_any_window(times: Sequence[float], width: float) -> int:
-    """The most events in any closed window [t, t + width]."""
-    ordered = sorted(times)
-    return max((bisect.bisect_right(ordered, t + width) - i for i, t in enumerate(ordered)), default=0)
 
 
 async def admit(limiter: RedisRateLimiter, stamps: list[float]) -> None:
