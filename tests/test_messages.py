@@ -17,8 +17,9 @@ from books_async import (
 )
 from books_async.models import InvoiceCreate, InvoiceStatus, InvoiceUpdate
 from books_async.sandbox import Sandbox
+from tests.factories import bolts_invoice
 from tests.scripted_server import INVOICE_ID, ScriptedServer, respond_bytes, scripted_server, stall
-from tests.test_transport import an_invoice_create, client_for
+from tests.test_transport import client_for
 
 MISSING_ID = "65a1b2c3d4e5f60718293aff"
 
@@ -30,7 +31,7 @@ async def server() -> AsyncIterator[ScriptedServer]:
 
 
 def _invoice(customer_id: str, number: str) -> InvoiceCreate:
-    return attrs.evolve(an_invoice_create(), customer_id=customer_id, invoice_number=number)
+    return attrs.evolve(bolts_invoice(), customer_id=customer_id, invoice_number=number)
 
 
 async def test_unknown_key_message_has_one_full_stop(sandbox: Sandbox) -> None:
