@@ -58,7 +58,7 @@ async def get_org(call: Call) -> web.StreamResponse:
 
 
 def _pan_issues(body: dict[str, object], current: dict[str, object], gstin: object) -> list[Issue]:
-    """DOMAIN.md, PAN: a holder type from the list, and a regular taxpayer's PAN is its GSTIN's characters 3-12.
+    """DOMAIN.md, PAN: a listed holder type; a regular taxpayer's PAN is its GSTIN's characters 3-12.
 
     Only a PAN-shaped GSTIN carries a PAN: TDS/TCS, UIN and non-resident registrations have other shapes.
     """

@@ -1,16 +1,18 @@
-"""The A4 page the PDFs are drawn on: fpdf2 with our footer, and text measured from the core-font tables.
+"""The A4 page the PDFs are drawn on: fpdf2 with our footer, an embedded font and its width tables.
 
-Text is placed with ``FPDF.text`` and measured from the core-font width tables directly; ``cell`` and
+The font is DejaVu Sans (regular and bold), shipped in ``fonts/`` subset to latin-1 and the rupee sign:
+the PDF core fonts have no ₹, and DOMAIN.md wants amounts with it. fpdf2 embeds only the glyphs a page
+uses. Text is placed with ``FPDF.text`` and measured from the font's width table directly; ``cell`` and
 ``multi_cell`` are several times slower and a line table is most of the page. Lengths are in millimetres.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Final
 
 from fpdf import FPDF
-from fpdf.fonts import CORE_FONTS_CHARWIDTHS
 
 __all__ = [
     "ACCENT",
@@ -22,6 +24,7 @@ __all__ = [
     "PAGE_H",
     "PAGE_W",
     "RULE",
+    "RUPEE",
     "Page",
 ]
 
@@ -35,7 +38,14 @@ ACCENT: Final = (31, 64, 115)
 RULE: Final = (190, 196, 206)
 MUTED: Final = (90, 90, 90)
 BLACK: Final = (0, 0, 0)
-_FONT_STYLE: Final = {"": "helvetica", "B": "helveticaB"}
+RUPEE: Final = "\u20b9"
+_FAMILY: Final = "dejavu"
+_FONT_DIR: Final = Path(__file__).parent / "fonts"
+_FONT_FILES: Final = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf"}
+# What clean() lets through: latin-1 and the rupee sign (the subset has exactly these glyphs).
+_CHARS: Final = [chr(c) for c in range(256)] + [RUPEE]
+_WIDTHS: dict[str, Mapping[str, float]] = {}
+"""Per style, character -> advance width in thousandths of the font size; filled by the first page."""
 
 
 class Page(FPDF):
@@ -49,14 +59,19 @@ class Page(FPDF):
         self.set_margins(MARGIN, MARGIN, MARGIN)
         # Page breaks are decided by the layout (rows never split); only notes/terms use automatic breaks.
         self.set_auto_page_break(auto=False, margin=PAGE_H - BODY_BOTTOM)
-        self._widths: Mapping[str, int] = CORE_FONTS_CHARWIDTHS["helvetica"]
+        for style, name in _FONT_FILES.items():
+            self.add_font(_FAMILY, style, _FONT_DIR / name)
+            if style not in _WIDTHS:
+                widths = self.fonts[_FAMILY + style].cw
+                _WIDTHS[style] = {c: widths[ord(c)] for c in _CHARS}
+        self._widths: Mapping[str, float] = _WIDTHS[""]
         self._size = 9.0
         self._style = ""
 
     def font(self, size: float, style: str = "") -> None:
         if size != self._size or style != self._style or not self.font_family:
-            self.set_font("helvetica", style, size)
-            self._widths = CORE_FONTS_CHARWIDTHS[_FONT_STYLE[style]]
+            self.set_font(_FAMILY, style, size)
+            self._widths = _WIDTHS[style]
             self._size = size
             self._style = style
 

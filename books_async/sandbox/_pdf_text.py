@@ -1,7 +1,7 @@
-"""Turn the API's read shapes into text the PDF core fonts can draw: cleaned, formatted, never raising.
+"""Turn the API's read shapes into text the PDF font can draw: cleaned, formatted, never raising.
 
-The core fonts (Helvetica) cover latin-1 only: every piece of text goes through :func:`clean`, which maps
-what it can (curly quotes, dashes, the rupee sign) and replaces the rest, so no customer name can make
+The embedded font covers latin-1 and the rupee sign only: every piece of text goes through :func:`clean`,
+which maps what it can (curly quotes, dashes) and replaces the rest, so no customer name can make
 rendering fail. Missing or malformed values render as empty text or zero, never as an error: the page shows
 what the document holds.
 """
@@ -14,7 +14,8 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Final
 
-from ._gst import STATE_CODES, DomainError, format_money, to_decimal
+from ._gst import PLACES_OF_SUPPLY, DomainError, to_decimal
+from ._words import format_money
 
 __all__ = [
     "address_lines",
@@ -30,7 +31,7 @@ __all__ = [
     "text_lines",
 ]
 
-# Characters worth keeping in spirit when the core fonts cannot show them.
+# Characters worth keeping in spirit when the font cannot show them.
 _REPLACEMENTS: Final = str.maketrans(
     {
         "\u2018": "'",
@@ -47,7 +48,6 @@ _REPLACEMENTS: Final = str.maketrans(
         "\u2212": "-",
         "\u2026": "...",
         "\u2022": "*",
-        "\u20b9": "Rs.",
         "\u20ac": "EUR",
         "\u2122": "(TM)",
         "\t": " ",
@@ -57,7 +57,7 @@ _MAX_FIELD: Final = 300  # characters shown of any one field; a 5 MB name must n
 
 
 def clean(value: object, limit: int = _MAX_FIELD) -> str:
-    """Return ``value`` as one printable latin-1 line: what the core fonts can draw without raising."""
+    """Return ``value`` as one printable line of latin-1 and ₹: what the embedded font can draw."""
     s = value if isinstance(value, str) else str(value)
     if len(s) > limit:
         s = s[:limit] + "..."
@@ -65,7 +65,7 @@ def clean(value: object, limit: int = _MAX_FIELD) -> str:
         return s
     out: list[str] = []
     for ch in s.translate(_REPLACEMENTS):
-        if ch <= "\xff" and ch.isprintable():
+        if (ch <= "\xff" or ch == "\u20b9") and ch.isprintable():
             out.append(ch)
             continue
         category = unicodedata.category(ch)
@@ -167,7 +167,7 @@ def state_name(code: object) -> str:
     if code is None or code == "":
         return ""
     text = clean(code)
-    name = STATE_CODES.get(text)
+    name = PLACES_OF_SUPPLY.get(text)
     return f"{name} ({text})" if name else text
 
 
