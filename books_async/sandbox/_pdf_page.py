@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Final
+from typing import Final, cast
 
 from fpdf import FPDF
+from fpdf.fonts import TTFFont
 
 __all__ = [
     "ACCENT",
@@ -62,7 +63,7 @@ class Page(FPDF):
         for style, name in _FONT_FILES.items():
             self.add_font(_FAMILY, style, _FONT_DIR / name)
             if style not in _WIDTHS:
-                widths = self.fonts[_FAMILY + style].cw
+                widths = cast("TTFFont", self.fonts[_FAMILY + style]).cw
                 _WIDTHS[style] = {c: widths[ord(c)] for c in _CHARS}
         self._widths: Mapping[str, float] = _WIDTHS[""]
         self._size = 9.0
