@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from jsonschema import Draft202012Validator
 
-from .conftest import Api, invoice_body
+from .conftest import Api, invoice_body, line
 
 
 @pytest.mark.parametrize("method", ["OPTIONS", "GET", "PUT", "PATCH", "DELETE"])
@@ -59,3 +60,22 @@ async def test_payment_amount_has_a_schema_maximum(api: Api, amount: int, status
     assert reply.status == status
     if status == 400:
         assert reply.json["details"][0]["code"] == "too_big"  # type: ignore[index]
+
+
+async def test_invoices_with_cess_reverse_charge_and_export_match_the_invoice_schema(api: Api) -> None:
+    """The new optional fields come back in the shapes the spec's Invoice schema declares."""
+    document = api.sb.state.spec.document
+    schema = {**document["components"]["schemas"]["Invoice"], "components": document["components"]}  # type: ignore[index]
+    validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    body = invoice_body(
+        api.sb.seed.customer_b2b_intra,
+        line(gst_rate=28, cess_rate=12),
+        reverse_charge=True,
+        place_of_supply="96",
+        export_type="lut",
+    )
+    reply = await api.post("/books/invoices", body)
+    assert reply.status == 201, reply.body
+    errors = [f"{e.message} at {list(e.path)}" for e in validator.iter_errors(reply.json)]
+    assert errors == []
+    assert {"reverse_charge", "export_type", "cess_total"} <= set(reply.json)
