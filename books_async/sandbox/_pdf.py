@@ -7,7 +7,7 @@ amounts and cess; totals with the tax split, round-off, total in figures (with â
 is payable on reverse charge (rule 46(p)) and, for exports, under which terms; bank details; notes and terms.
 An invoice is marked "ORIGINAL FOR RECIPIENT" (rule 48); a quotation is not a tax invoice and carries neither.
 
-Text comes from :mod:`._pdf_text` (latin-1 and â‚¹) and is drawn on :class:`._pdf_page.Page`. Output is
+Text comes from :mod:`._pdf_text` (latin-1 safe) and is drawn on :class:`._pdf_page.Page`. Output is
 byte-for-byte deterministic for equal input: the creation date comes from the document's ``updatedAt``
 (fpdf2 derives the file ``/ID`` from content and that date), so the sandbox can cache PDFs and use their
 hash as an ETag.
@@ -336,10 +336,10 @@ def _totals(
     reverse = doc.get("reverse_charge") is True
     rows.append(("Tax payable by recipient" if reverse else "Total Tax", money(doc.get("tax_total")), False))
     rows.append(("Round Off", money(doc.get("round_off")), False))
-    rows.append(("Total", f"{RUPEE} {money(doc.get('total'))}", True))
+    rows.append(("Total", RUPEE + money(doc.get("total")), True))
     if kind == "invoice":
         rows.append(("Amount Paid", money(doc.get("amount_paid")), False))
-        rows.append(("Balance Due", f"{RUPEE} {money(doc.get('balance_due'))}", True))
+        rows.append(("Balance Due", RUPEE + money(doc.get("balance_due")), True))
 
     words = amount_in_words(decimal_or_zero(doc.get("total")))
     bank = org.get("bank_details")
@@ -368,7 +368,10 @@ def _totals(
             pdf.rect(lx - 2, ty - 3.6, 78, 5.2, style="F")
         pdf.font(8.5, "B" if strong else "")
         pdf.put(lx, ty, label)
-        pdf.fit(vx, ty, value, vw, "R")
+        if value.startswith(RUPEE):
+            pdf.amount(vx, ty, value.removeprefix(RUPEE), vw)
+        else:
+            pdf.fit(vx, ty, value, vw, "R")
         ty += 5.2
 
     # Left: amount in words and how to pay.

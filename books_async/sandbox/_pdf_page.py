@@ -1,9 +1,12 @@
-"""The A4 page the PDFs are drawn on: fpdf2 with our footer, an embedded font and its width tables.
+"""The A4 page the PDFs are drawn on: fpdf2 with our footer, and text measured from the core-font tables.
 
-The font is DejaVu Sans (regular and bold), shipped in ``fonts/`` subset to latin-1 and the rupee sign:
-the PDF core fonts have no ₹, and DOMAIN.md wants amounts with it. fpdf2 embeds only the glyphs a page
-uses. Text is placed with ``FPDF.text`` and measured from the font's width table directly; ``cell`` and
+Text is placed with ``FPDF.text`` and measured from the core-font width tables directly; ``cell`` and
 ``multi_cell`` are several times slower and a line table is most of the page. Lengths are in millimetres.
+
+The core fonts have no rupee sign, which DOMAIN.md wants on amounts: :meth:`Page.amount` draws it from
+DejaVu Sans Bold, shipped in ``fonts/`` subset to that one glyph (amounts with ₹ are the bold total rows).
+fpdf2 subsets every embedded font again per document: with a whole text font a short invoice took ~45 ms
+instead of ~3; with one glyph of one font it stays a few milliseconds.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from pathlib import Path
 from typing import Final, cast
 
 from fpdf import FPDF
-from fpdf.fonts import TTFFont
+from fpdf.fonts import CORE_FONTS_CHARWIDTHS, TTFFont
 
 __all__ = [
     "ACCENT",
@@ -39,14 +42,12 @@ ACCENT: Final = (31, 64, 115)
 RULE: Final = (190, 196, 206)
 MUTED: Final = (90, 90, 90)
 BLACK: Final = (0, 0, 0)
+_FONT_STYLE: Final = {"": "helvetica", "B": "helveticaB"}
 RUPEE: Final = "\u20b9"
-_FAMILY: Final = "dejavu"
-_FONT_DIR: Final = Path(__file__).parent / "fonts"
-_FONT_FILES: Final = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf"}
-# What clean() lets through: latin-1 and the rupee sign (the subset has exactly these glyphs).
-_CHARS: Final = [chr(c) for c in range(256)] + [RUPEE]
-_WIDTHS: dict[str, Mapping[str, float]] = {}
-"""Per style, character -> advance width in thousandths of the font size; filled by the first page."""
+_RUPEE_FAMILY: Final = "rupee"
+_RUPEE_FILE: Final = Path(__file__).parent / "fonts" / "DejaVuSans-Bold.ttf"
+_rupee_width: list[float] = []
+"""The sign's advance width in thousandths of the font size, read from the font by the first page."""
 
 
 class Page(FPDF):
@@ -60,19 +61,17 @@ class Page(FPDF):
         self.set_margins(MARGIN, MARGIN, MARGIN)
         # Page breaks are decided by the layout (rows never split); only notes/terms use automatic breaks.
         self.set_auto_page_break(auto=False, margin=PAGE_H - BODY_BOTTOM)
-        for style, name in _FONT_FILES.items():
-            self.add_font(_FAMILY, style, _FONT_DIR / name)
-            if style not in _WIDTHS:
-                widths = cast("TTFFont", self.fonts[_FAMILY + style]).cw
-                _WIDTHS[style] = {c: widths[ord(c)] for c in _CHARS}
-        self._widths: Mapping[str, float] = _WIDTHS[""]
+        self._widths: Mapping[str, int] = CORE_FONTS_CHARWIDTHS["helvetica"]
         self._size = 9.0
         self._style = ""
+        self.add_font(_RUPEE_FAMILY, "B", _RUPEE_FILE)
+        if not _rupee_width:
+            _rupee_width.append(cast("TTFFont", self.fonts[_RUPEE_FAMILY + "B"]).cw[ord(RUPEE)])
 
     def font(self, size: float, style: str = "") -> None:
         if size != self._size or style != self._style or not self.font_family:
-            self.set_font(_FAMILY, style, size)
-            self._widths = _WIDTHS[style]
+            self.set_font("helvetica", style, size)
+            self._widths = CORE_FONTS_CHARWIDTHS[_FONT_STYLE[style]]
             self._size = size
             self._style = style
 
@@ -89,6 +88,17 @@ class Page(FPDF):
         elif align == "C":
             x += (w - self.width(s)) / 2
         self.text(x, y, s)
+
+    def amount(self, x: float, y: float, s: str, w: float) -> None:
+        """Draw ``₹ s`` right-aligned in ``[x, x + w]``: a bold sign from its own font, then ``s``."""
+        size, style = self._size, self._style
+        right = x + w - self.width(s)
+        sign = _rupee_width[0] * size * 0.001 * _MM_PER_PT
+        # The sign first: text extractors that follow drawing order then read "₹ 1,234.00", not "1,234.00₹".
+        self.set_font(_RUPEE_FAMILY, "B", size)
+        self.text(right - self.width(" ") - sign, y, RUPEE)
+        self.set_font("helvetica", style, size)
+        self.text(right, y, s)
 
     def fit(self, x: float, y: float, s: str, w: float, align: str) -> None:
         """Draw one line in a cell of width ``w``, shrinking the font (then cutting) if it would overflow."""

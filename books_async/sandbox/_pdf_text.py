@@ -1,7 +1,7 @@
-"""Turn the API's read shapes into text the PDF font can draw: cleaned, formatted, never raising.
+"""Turn the API's read shapes into text the PDF core fonts can draw: cleaned, formatted, never raising.
 
-The embedded font covers latin-1 and the rupee sign only: every piece of text goes through :func:`clean`,
-which maps what it can (curly quotes, dashes) and replaces the rest, so no customer name can make
+The core fonts (Helvetica) cover latin-1 only: every piece of text goes through :func:`clean`, which maps
+what it can (curly quotes, dashes, the rupee sign) and replaces the rest, so no customer name can make
 rendering fail. Missing or malformed values render as empty text or zero, never as an error: the page shows
 what the document holds.
 """
@@ -31,7 +31,7 @@ __all__ = [
     "text_lines",
 ]
 
-# Characters worth keeping in spirit when the font cannot show them.
+# Characters worth keeping in spirit when the core fonts cannot show them.
 _REPLACEMENTS: Final = str.maketrans(
     {
         "\u2018": "'",
@@ -48,6 +48,7 @@ _REPLACEMENTS: Final = str.maketrans(
         "\u2212": "-",
         "\u2026": "...",
         "\u2022": "*",
+        "\u20b9": "Rs.",
         "\u20ac": "EUR",
         "\u2122": "(TM)",
         "\t": " ",
@@ -57,7 +58,7 @@ _MAX_FIELD: Final = 300  # characters shown of any one field; a 5 MB name must n
 
 
 def clean(value: object, limit: int = _MAX_FIELD) -> str:
-    """Return ``value`` as one printable line of latin-1 and ₹: what the embedded font can draw."""
+    """Return ``value`` as one printable latin-1 line: what the core fonts can draw without raising."""
     s = value if isinstance(value, str) else str(value)
     if len(s) > limit:
         s = s[:limit] + "..."
@@ -65,7 +66,7 @@ def clean(value: object, limit: int = _MAX_FIELD) -> str:
         return s
     out: list[str] = []
     for ch in s.translate(_REPLACEMENTS):
-        if (ch <= "\xff" or ch == "\u20b9") and ch.isprintable():
+        if ch <= "\xff" and ch.isprintable():
             out.append(ch)
             continue
         category = unicodedata.category(ch)
