@@ -2,10 +2,11 @@
 
 It starts the sandbox in-process on a free port (nothing leaves the machine, no key needed; the sandbox
 enforces the live API's 100 requests a minute), then creates customers (B2B with a GSTIN, and B2C),
-products and services, invoices in bulk, a few quotes that it converts, sends every invoice, downloads every
-PDF, records payments (some full, some partial), and prints the dashboard and a summary.
+products and services, invoices in bulk, the same number on both sides of 1 April (invoice numbers restart
+each financial year), a few quotes whose PDFs it saves and that it converts, sends every invoice, downloads
+every PDF, records payments (some full, some partial), and prints the dashboard and a summary.
 
-The default of 20 invoices needs about 77 requests, so the whole run fits in one minute's quota and takes a
+The default of 20 invoices needs about 84 requests, so the whole run fits in one minute's quota and takes a
 few seconds; larger runs wait for the quota as the live API would make them.
 """
 
@@ -50,6 +51,8 @@ DEFAULT_INVOICES = 20
 """Invoices the demo creates by default: small enough that every request fits in one minute's quota."""
 
 _QUOTES = 3
+_FY_NUMBER = "FY/0001"
+"""Used twice, dated 31 March and 1 April: unique within a financial year, not forever (DOMAIN.md)."""
 _IST = timezone(timedelta(hours=5, minutes=30), "IST")
 _PAISA = Decimal("0.01")
 _PAY_METHODS = (PaymentMethod.upi, PaymentMethod.bank_transfer, PaymentMethod.card, PaymentMethod.cheque)
@@ -57,13 +60,13 @@ _PAY_METHODS = (PaymentMethod.upi, PaymentMethod.bank_transfer, PaymentMethod.ca
 
 def estimate_requests(invoices: int) -> int:
     """Return how many API requests a demo with ``invoices`` invoices makes (without retries)."""
-    documents = invoices + _QUOTES  # converted quotes become invoices too
+    documents = invoices + _QUOTES + 2  # converted quotes and the two FY/0001 invoices too
     payments = math.ceil(documents * 2 / 3)
     # The list pages that sends and payments read first, to resolve an unknown outcome without a resend.
     snapshots = 2 * math.ceil(documents / 100)
-    # context + 4 customers + 2 products + 2 services + 1 bulk invoice create + 1 bulk quote create
-    # + converts + sends + PDFs + payments + snapshots + dashboard
-    return 1 + 4 + 2 + 2 + 1 + 1 + _QUOTES + documents + documents + payments + snapshots + 1
+    # context + 4 customers + 2 products + 2 services + 1 bulk invoice create + 2 FY/0001 creates
+    # + 1 bulk quote create + quote PDFs + converts + sends + PDFs + payments + snapshots + dashboard
+    return 1 + 4 + 2 + 2 + 1 + 2 + 1 + 2 * _QUOTES + documents + documents + payments + snapshots + 1
 
 
 @dataclass
@@ -238,7 +241,9 @@ class _Demo:
 
         invoices = created.values
         if not self.stop.stopped:
-            invoices += await self.quotes(customers, products, services, today)
+            invoices += await self.financial_years(customers, products, services, today)
+        if not self.stop.stopped:
+            invoices += await self.quotes(customers, products, services, today, out_dir)
         if not self.stop.stopped:
             await self.send(invoices)
         if not self.stop.stopped:
@@ -248,8 +253,33 @@ class _Demo:
         if not self.stop.stopped:
             await self.dashboard()
 
-    async def quotes(
+    async def financial_years(
         self, customers: list[Customer], products: list[Product], services: list[Service], today: date
+    ) -> list[Invoice]:
+        """The same number on 31 March and on 1 April: two financial years, so two invoices."""
+        start = date(today.year if today.month >= 4 else today.year - 1, 4, 1)
+        made: list[Invoice] = []
+        for day in (start - timedelta(days=1), start):
+            body = InvoiceCreate(
+                customer_id=customers[0].id,
+                invoice_number=_FY_NUMBER,
+                invoice_date=day,
+                due_date=day + timedelta(days=15),
+                line_items=_lines(len(made), products, services),
+            )
+            made.append(await self.books.invoices.create(body))
+        self.step("invoices created").succeeded += len(made)
+        dates = " and ".join(f"{inv.invoice_date:%d %b %Y}" for inv in made if inv.invoice_date)
+        self.say(f"created {_FY_NUMBER} dated {dates}: invoice numbers restart each financial year")
+        return made
+
+    async def quotes(
+        self,
+        customers: list[Customer],
+        products: list[Product],
+        services: list[Service],
+        today: date,
+        out_dir: Path,
     ) -> list[Invoice]:
         bulk = self.books.bulk
         drafts = [
@@ -263,9 +293,15 @@ class _Demo:
         ]
         quotes = await bulk.create_quotes(drafts, stop=self.stop.event)
         self.step("quotes created").count(quotes)
+        names = {q.id: f"quote-{q.quote_number.replace('/', '-')}.pdf" for q in quotes.values}
+        pdfs = await bulk.download_pdfs(list(names), out_dir, kind="quote", names=names, stop=self.stop.event)
+        self.step("quote PDFs downloaded").count(pdfs)
         converted = await bulk.convert_quotes([q.id for q in quotes.values], stop=self.stop.event)
         self.step("quotes converted").count(converted)
-        self.say(f"created {quotes.succeeded} quotes and converted {converted.succeeded} into invoices")
+        self.say(
+            f"created {quotes.succeeded} quotes, saved {pdfs.succeeded} quote PDFs and converted "
+            f"{converted.succeeded} into invoices"
+        )
         return converted.values
 
     async def send(self, invoices: list[Invoice]) -> None:
@@ -277,7 +313,11 @@ class _Demo:
         self.say(f"sent {sent.succeeded} invoices by e-mail")
 
     async def download(self, invoices: list[Invoice], out_dir: Path) -> None:
-        names = {inv.id: f"invoice-{inv.invoice_number.replace('/', '-')}.pdf" for inv in invoices}
+        # The number alone is not unique (FY/0001 twice): the invoice date tells them apart.
+        names = {
+            inv.id: f"invoice-{inv.invoice_number.replace('/', '-')}-{inv.invoice_date}.pdf"
+            for inv in invoices
+        }
         with self.output.progress("Downloading PDFs", len(invoices)) as progress:
             pdfs = await self.books.bulk.download_pdfs(
                 [inv.id for inv in invoices], out_dir, names=names, progress=progress, stop=self.stop.event

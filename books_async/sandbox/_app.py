@@ -37,6 +37,7 @@ BODY_LIMIT: Final = 5 * 1024 * 1024
 STATE: Final = web.AppKey("books_sandbox_state", State)
 _KEY: Final = web.RequestKey("books_sandbox_key", ApiKey)
 _ACCEPTED_AT: Final = web.RequestKey("books_sandbox_accepted_at", float)
+_LITERAL_PATHS: Final = web.AppKey("books_sandbox_literal_paths", dict[str, set[str]])
 _BOOKS_MODULES: Final = frozenset({"books", "orgs", "__sandbox__"})
 _HANDLERS: Final[dict[str, Handler]] = {**INVOICES, **QUOTES, **CATALOG, **MISC}
 _Next = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -165,6 +166,11 @@ async def _process(
     _check_scope(key, request)
     match_error = request.match_info.http_exception
     if match_error is not None:
+        literal = request.app[_LITERAL_PATHS].get(request.path)
+        if isinstance(match_error, web.HTTPMethodNotAllowed) and literal is not None:
+            # The router also offers the methods of `/books/invoices/{id}`, whose pattern the literal path
+            # matches; `Allow` must list what this path itself has.
+            raise web.HTTPMethodNotAllowed(request.method, sorted(literal))
         raise match_error
     now = state.clock()
     request[_ACCEPTED_AT] = now
@@ -247,6 +253,7 @@ def create_app(config: SandboxConfig | None = None, *, store: Store | None = Non
     for op in state.spec.operations.values():
         if "{" not in op.path:
             literal_paths.setdefault(API_PREFIX + op.path, set()).add(op.method)
+    app[_LITERAL_PATHS] = literal_paths
     for op in state.spec.operations.values():
         handler = _HANDLERS[op.operation_id]
         path = API_PREFIX + op.path

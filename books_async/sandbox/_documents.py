@@ -20,6 +20,7 @@ from aiohttp import web
 
 from ._core import CENT, ApiError, Call, State, conflict, json_response, validation_error
 from ._gst import (
+    EXPORT_PLACE,
     STATE_CODES,
     DomainError,
     compute_line,
@@ -31,7 +32,7 @@ from ._gst import (
 )
 from ._ids import now_iso, object_id
 from ._pdf import pdf_filename, render_document
-from ._store import OrgSpace, Record
+from ._store import OrgSpace, Record, document_year
 from ._validation import Issue
 from ._views import document_view, quote_status, record_json
 
@@ -41,6 +42,8 @@ __all__ = [
     "check_document",
     "create_response",
     "next_number",
+    "number_key",
+    "number_taken",
     "pdf_response",
     "render_pdf",
     "send_document",
@@ -57,8 +60,9 @@ _FIELDS: Final = {
 }
 _QUOTE_VALIDITY: Final = timedelta(days=30)
 _PDF_CACHE_SIZE: Final = 256
-# Measured: a page renders in 3-5 ms with a few lines, ~20 ms with 40 and ~70 ms with 200; documents
-# longer than _INLINE_RENDER_LINES render in a thread so the loop keeps answering meanwhile.
+# Measured: a page renders in ~12 ms with a few lines (~9 of them embedding the rupee sign's font), ~20 ms
+# with 40 and ~60 ms with 200; documents longer than _INLINE_RENDER_LINES render in a thread so the loop
+# keeps answering meanwhile.
 _INLINE_RENDER_LINES: Final = 40
 _SLOW_RENDER_SECONDS: Final = 0.02
 
@@ -98,7 +102,12 @@ def _catalogued(
 
 
 def _check_line(
-    space: OrgSpace, item: dict[str, object], path: tuple[str | int, ...], intra: bool, issues: list[Issue]
+    space: OrgSpace,
+    item: dict[str, object],
+    path: tuple[str | int, ...],
+    intra: bool,
+    issues: list[Issue],
+    zero_rated: bool,
 ) -> tuple[dict[str, object], Record | None]:
     """Check one line against the catalogue and the GST rules; return it with catalogue defaults filled in."""
     line = dict(item)
@@ -117,7 +126,7 @@ def _check_line(
         elif item_type == "product" and not is_valid_hsn(code):
             issues.append(_issue((*path, "hsn_sac"), "A product's HSN code has 4, 6 or 8 digits"))
     try:
-        compute_line(line, intra_state=intra, path=path)
+        compute_line(line, intra_state=intra, path=path, zero_rated=zero_rated)
     except DomainError as exc:
         issues.append(_issue(exc.path, exc.message, exc.code))
     return line, product
@@ -127,7 +136,7 @@ def check_document(
     call: Call, kind: DocKind, body: dict[str, object], prefix: tuple[str | int, ...] = ()
 ) -> tuple[Draft | None, list[Issue]]:
     """Apply the domain rules to a schema-valid InvoiceCreate or QuoteCreate; return a draft or issues."""
-    _, number_key, date_key, end_key, _ = _FIELDS[kind]
+    _, number_field, date_key, end_key, _ = _FIELDS[kind]
     space = call.space
     org = call.org.doc
     issues: list[Issue] = []
@@ -140,6 +149,8 @@ def check_document(
     end_raw = body.get(end_key)
     if isinstance(end_raw, str):
         end = date.fromisoformat(end_raw)
+        # DOMAIN.md, invoice life cycle: a due date (or a quote's expiry) is never before the document date.
+        # Payments are not held to it: one dated before its invoice is an advance.
         if end < start:
             issues.append(_issue((*prefix, end_key), f"{end_key} must be on or after {date_key}"))
     else:
@@ -156,11 +167,18 @@ def check_document(
         issues.append(_issue((*prefix, *exc.path), exc.message, exc.code))
     org_state = str(org.get("state_code", ""))
     intra = pos == org_state if pos else True
+    export = body.get("export_type")
+    if export is not None and pos and pos != EXPORT_PLACE:
+        # DOMAIN.md, place of supply 96: only an export is zero-rated (IGST paid, or under LUT).
+        issues.append(_issue((*prefix, "export_type"), f"export_type needs place_of_supply {EXPORT_PLACE}"))
+    zero_rated = export == "lut"
+    reverse_charge = body.get("reverse_charge") is True
 
     lines: list[dict[str, object]] = []
     stock: list[tuple[Record, Decimal]] = []
     for index, item in enumerate(cast("list[dict[str, object]]", body.get("line_items", []))):
-        line, product = _check_line(space, item, (*prefix, "line_items", index), intra, issues)
+        path = (*prefix, "line_items", index)
+        line, product = _check_line(space, item, path, intra, issues, zero_rated)
         lines.append(line)
         if kind == "invoice" and product is not None and product.doc.get("track_inventory") is True:
             stock.append((product, cast("Decimal", line["quantity"])))
@@ -168,14 +186,14 @@ def check_document(
     if issues or customer is None:
         return None, issues
 
-    totals = compute_totals(lines, intra_state=intra)
+    totals = compute_totals(lines, intra_state=intra, reverse_charge=reverse_charge, zero_rated=zero_rated)
     for line in totals["line_items"]:
         # Amounts are kept at 2 places on the wire (100 -> 100.00); quantities and percentages as sent.
         line["rate"] = cast("Decimal", line["rate"]).quantize(CENT)
         line["discount"] = cast("Decimal", line["discount"]).quantize(CENT)
     cust = customer.doc
     doc: dict[str, object] = {
-        number_key: "",
+        number_field: "",
         date_key: start.isoformat(),
         end_key: end.isoformat(),
         "customer_id": customer.id,
@@ -192,30 +210,44 @@ def check_document(
         doc["amount_paid"] = Decimal("0.00")
         doc["balance_due"] = totals["total"]
         doc["payments"] = []
-    for key in ("notes", "terms"):
+    for key in ("notes", "terms", "reverse_charge", "export_type"):
         if key in body:
             doc[key] = body[key]
-    number = body.get(number_key)
+    number = body.get(number_field)
     return Draft(doc, number if isinstance(number, str) else None, stock), []
 
 
-def next_number(call: Call, kind: DocKind, taken: set[str]) -> str:
-    """Return the next free number from the organisation's prefix (e.g. ``INV-0007``)."""
+def number_key(kind: DocKind, doc: dict[str, object], number: str) -> tuple[str, str]:
+    """The key a number is unique under: (financial year of the invoice date, number) for an invoice.
+
+    DOMAIN.md, invoice number: unique per organisation within a financial year (1 April - 31 March), as
+    GST rule 46(b) has it. Quotes are not tax invoices: their numbers stay unique per organisation.
+    """
+    return (document_year(doc.get("invoice_date")), number) if kind == "invoice" else ("", number)
+
+
+def number_taken(space: OrgSpace, kind: DocKind, key: tuple[str, str]) -> bool:
+    """Whether the organisation already has a document under this :func:`number_key`."""
+    return key in space.invoice_numbers if kind == "invoice" else key[1] in space.quote_numbers
+
+
+def next_number(call: Call, kind: DocKind, doc: dict[str, object], taken: set[tuple[str, str]]) -> str:
+    """Return the next number from the organisation's prefix (e.g. ``INV-0007``) free for ``doc``."""
     collection, _, _, _, prefix_key = _FIELDS[kind]
     space = call.space
-    index = space.invoice_numbers if kind == "invoice" else space.quote_numbers
     prefix = str(call.org.doc.get(prefix_key, ""))
     while True:
         n = space.next_number[collection]
         space.next_number[collection] = n + 1
         number = f"{prefix}{n:04d}"
-        if number not in index and number not in taken:
+        key = number_key(kind, doc, number)
+        if not number_taken(space, kind, key) and key not in taken:
             return number
 
 
 def create_documents(call: Call, kind: DocKind, bodies: list[dict[str, object]], bulk: bool) -> list[Record]:
     """Check every body, then store them all, or none (a bulk request is atomic)."""
-    collection, number_key, _, _, _ = _FIELDS[kind]
+    collection, number_key_name, _, _, _ = _FIELDS[kind]
     issues: list[Issue] = []
     drafts: list[Draft] = []
     for index, body in enumerate(bodies):
@@ -225,21 +257,23 @@ def create_documents(call: Call, kind: DocKind, bodies: list[dict[str, object]],
             drafts.append(draft)
     if issues:
         raise validation_error(issues)
-    index_of = call.space.invoice_numbers if kind == "invoice" else call.space.quote_numbers
-    taken: set[str] = set()
+    taken: set[tuple[str, str]] = set()
+    scope = "financial year" if kind == "invoice" else "organisation"
     for position, draft in enumerate(drafts):
         if draft.number is None:
             continue
         where = f"item {position}: " if bulk else ""
-        if draft.number in index_of:
-            raise conflict(f"{where}{kind} number {draft.number} is already used in this organisation")
-        if draft.number in taken:
-            raise conflict(f"{where}{kind} number {draft.number} appears twice in the request")
-        taken.add(draft.number)
+        key = number_key(kind, draft.doc, draft.number)
+        year = f" {key[0]}" if key[0] else ""
+        if number_taken(call.space, kind, key):
+            raise conflict(f"{where}{kind} number {draft.number} is already used in this {scope}{year}")
+        if key in taken:
+            raise conflict(f"{where}{kind} number {draft.number} appears twice in the request{year}")
+        taken.add(key)
     records: list[Record] = []
     stamp = now_iso()
     for draft in drafts:
-        draft.doc[number_key] = draft.number or next_number(call, kind, taken)
+        draft.doc[number_key_name] = draft.number or next_number(call, kind, draft.doc, taken)
         records.append(call.store.insert(collection, call.org_id, draft.doc, stamp=stamp))
         apply_stock(call, draft.stock, stamp)
     return records

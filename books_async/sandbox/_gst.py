@@ -1,4 +1,4 @@
-"""Indian GST rules for the sandbox: identifiers, rates, line and document arithmetic, amounts in words.
+"""Indian GST rules for the sandbox: identifiers, rates, places of supply, line and document arithmetic.
 
 Pure functions over ``Decimal`` and the plain wire-shaped dicts of the spec (snake_case keys); no I/O.
 The rules are those of ``DOMAIN.md``: per-line tax rounded half-up to 2 places (intra-state CGST = SGST =
@@ -21,14 +21,20 @@ from typing import Final, Literal, TypedDict
 
 from books_async._gstin import GSTIN_ALPHABET, gstin_check_char
 
+from ._words import amount_in_words, format_money
+
 __all__ = [
     "DOCUMENT_NUMBER_RE",
+    "EXPORT_PLACE",
     "GSTIN_RE",
     "GST_RATES",
     "HSN_RE",
     "IFSC_RE",
+    "MAX_CESS_RATE",
+    "PAN_HOLDER_TYPES",
     "PAN_RE",
     "PINCODE_RE",
+    "PLACES_OF_SUPPLY",
     "SAC_RE",
     "STATE_CODES",
     "DocumentTotals",
@@ -48,6 +54,7 @@ __all__ = [
     "is_valid_pincode",
     "is_valid_sac",
     "make_gstin",
+    "pan_error",
     "place_of_supply",
     "state_name",
     "supply_type",
@@ -127,6 +134,10 @@ STATE_CODES: Final[Mapping[str, str]] = MappingProxyType(
 )
 """GST state code (two digits, as on the wire) -> state or territory name."""
 
+EXPORT_PLACE: Final = "96"
+PLACES_OF_SUPPLY: Final[Mapping[str, str]] = MappingProxyType({**STATE_CODES, EXPORT_PLACE: "Other Country"})
+"""Where a supply can be made: a state code, or 96 for exports (DOMAIN.md: 96 and 97 are inter-state)."""
+
 GSTIN_RE: Final = re.compile(r"[0-9]{2}[A-Z]{3}[ABCFGHLJPTK][A-Z][0-9]{4}[A-Z][1-9A-Z]Z[0-9A-Z]")
 """GSTIN shape (use ``fullmatch``); the check character and state code are checked separately."""
 PAN_RE: Final = re.compile(r"[A-Z]{5}[0-9]{4}[A-Z]")
@@ -139,8 +150,9 @@ SAC_RE: Final = re.compile(r"99[0-9]{4}")
 DOCUMENT_NUMBER_RE: Final = re.compile(r"[A-Za-z0-9/-]{1,16}")
 """Invoice/quote numbers: at most 16 characters of A-Z a-z 0-9 / - (GST rule 46)."""
 
-# The GSTIN pattern restricts the PAN's 4th character (holder type) more than the PAN pattern does.
-_PAN_HOLDER_TYPES: Final = frozenset("ABCFGHLJPTK")
+PAN_HOLDER_TYPES: Final = frozenset("ABCFGHJKLPT")
+"""The PAN's 4th character, the holder type (DOMAIN.md: association, body of individuals, company,
+firm/LLP, government, HUF, artificial juridical person, Krish trust, local authority, person, trust)."""
 
 
 def gstin_error(s: object) -> str | None:
@@ -183,7 +195,7 @@ def make_gstin(state_code: str, pan: str, entity: str = "1") -> str:
     """
     if state_code not in STATE_CODES:
         raise ValueError(f"unknown state code {state_code!r}")
-    if PAN_RE.fullmatch(pan) is None or pan[3] not in _PAN_HOLDER_TYPES:
+    if PAN_RE.fullmatch(pan) is None or pan[3] not in PAN_HOLDER_TYPES:
         raise ValueError(f"not a PAN a GSTIN can carry: {pan!r}")
     if len(entity) != 1 or entity not in GSTIN_ALPHABET or entity == "0":
         raise ValueError(f"entity code must be one of 1-9 or A-Z, not {entity!r}")
@@ -191,9 +203,18 @@ def make_gstin(state_code: str, pan: str, entity: str = "1") -> str:
     return first14 + gstin_check_char(first14)
 
 
+def pan_error(s: object) -> str | None:
+    """Return why ``s`` is not a valid PAN (pattern or holder type), or None if it is."""
+    if not isinstance(s, str) or PAN_RE.fullmatch(s) is None:
+        return "PAN must be 5 letters, 4 digits and a letter"
+    if s[3] not in PAN_HOLDER_TYPES:
+        return f"PAN holder type (4th character) {s[3]!r} is not one of {', '.join(sorted(PAN_HOLDER_TYPES))}"
+    return None
+
+
 def is_valid_pan(s: object) -> bool:
-    """Return True if ``s`` matches the PAN pattern (5 letters, 4 digits, 1 letter)."""
-    return isinstance(s, str) and PAN_RE.fullmatch(s) is not None
+    """Return True if ``s`` matches the PAN pattern and its 4th character is a holder type."""
+    return pan_error(s) is None
 
 
 def is_valid_ifsc(s: object) -> bool:
@@ -231,7 +252,7 @@ def place_of_supply(customer: Mapping[str, object], explicit: str | None = None)
         DomainError: the explicit code is unknown, or the customer carries no usable state.
     """
     if explicit is not None:
-        if explicit not in STATE_CODES:
+        if explicit not in PLACES_OF_SUPPLY:
             raise DomainError(("place_of_supply",), f"unknown state code {explicit!r}", "invalid_value")
         return explicit
     gstin = customer.get("gstin")
@@ -341,48 +362,70 @@ def _field(
 
 
 def compute_line(
-    item: Mapping[str, object], *, intra_state: bool, path: Sequence[str | int] = ()
+    item: Mapping[str, object], *, intra_state: bool, path: Sequence[str | int] = (), zero_rated: bool = False
 ) -> dict[str, Decimal]:
     """Return the server-computed fields of one line item, each a Decimal with 2 decimal places.
 
     Keys: ``amount`` (quantity x rate), ``taxable_value`` (amount - discount), ``cgst_amount``,
-    ``sgst_amount``, ``igst_amount``, ``tax_amount`` and ``total`` (taxable_value + tax_amount).
-    Intra-state lines get CGST = SGST = round(taxable x rate / 200); inter-state lines one
-    IGST = round(taxable x rate / 100); every rounding is half-up.
+    ``sgst_amount``, ``igst_amount``, ``tax_amount``, ``cess_amount`` when the line has a ``cess_rate``,
+    and ``total`` (taxable_value + tax_amount + cess). Intra-state lines get CGST = SGST =
+    round(taxable x rate / 200); inter-state lines one IGST = round(taxable x rate / 100); cess is
+    round(taxable x cess_rate / 100); every rounding is half-up. ``zero_rated`` (an export under LUT)
+    makes every tax and the cess 0 whatever the rates.
 
     Args:
         item: a LineItemCreate (or LineItem) mapping; reads ``quantity``, ``rate``, ``discount``
-            (default 0) and ``gst_rate``, as Decimal, int, numeric str or float.
+            (default 0), ``gst_rate`` and ``cess_rate`` (optional), as Decimal, int, numeric str or float.
         path: prefix of error paths, e.g. ``("line_items", 2)``.
 
     Raises:
         DomainError: a missing or non-numeric field, quantity <= 0, a negative rate or discount, too many
-            decimal places, a GST rate outside :data:`GST_RATES`, or a discount above the amount.
+            decimal places, a GST rate outside :data:`GST_RATES`, a cess rate above :data:`MAX_CESS_RATE`,
+            or a discount above the amount.
     """
     p = tuple(path)
-    return _amounts(*_inputs(item, p), intra_state, p)
+    quantity, rate, discount, gst_rate, cess_rate = _inputs(item, p)
+    return _amounts(quantity, rate, discount, gst_rate, cess_rate, intra_state, zero_rated, p)
 
 
-def _inputs(item: Mapping[str, object], p: Path) -> tuple[Decimal, Decimal, Decimal, Decimal]:
-    """quantity, rate, discount, gst_rate of a line, checked."""
+MAX_CESS_RATE: Final = Decimal(300)
+"""The highest compensation cess rate (percent of the taxable value) the sandbox accepts."""
+
+
+def _inputs(item: Mapping[str, object], p: Path) -> tuple[Decimal, Decimal, Decimal, Decimal, Decimal | None]:
+    """quantity, rate, discount, gst_rate and cess_rate (None when absent) of a line, checked."""
     quantity = _field(item, "quantity", p, 3, positive=True)
     rate = _field(item, "rate", p, 2)
     discount = _ZERO if item.get("discount") is None else _field(item, "discount", p, 2)
     gst_rate = _field(item, "gst_rate", p, 2)
+    # DOMAIN.md, rates in force: every rate on the list is accepted on any date (12 and 28 included).
     if gst_rate not in _GST_RATE_SET:
         raise DomainError((*p, "gst_rate"), f"gst_rate must be one of {_RATES_TEXT}", "invalid_value")
-    return quantity, rate, discount, gst_rate
+    cess_rate = None if item.get("cess_rate") is None else _field(item, "cess_rate", p, 2)
+    if cess_rate is not None and cess_rate > MAX_CESS_RATE:
+        raise DomainError((*p, "cess_rate"), f"cess_rate must be at most {MAX_CESS_RATE}", "too_big")
+    return quantity, rate, discount, gst_rate, cess_rate
 
 
 def _amounts(
-    quantity: Decimal, rate: Decimal, discount: Decimal, gst_rate: Decimal, intra_state: bool, p: Path
+    quantity: Decimal,
+    rate: Decimal,
+    discount: Decimal,
+    gst_rate: Decimal,
+    cess_rate: Decimal | None,
+    intra_state: bool,
+    zero_rated: bool,
+    p: Path,
 ) -> dict[str, Decimal]:
     ctx = _CTX
     amount = ctx.multiply(quantity, rate).quantize(_CENT, context=ctx)
     if discount > amount:
         raise DomainError((*p, "discount"), f"discount {discount} exceeds the amount {amount}", "too_big")
     taxable = ctx.subtract(amount, discount).quantize(_CENT, context=ctx)
-    if intra_state:
+    if zero_rated:
+        # DOMAIN.md, place of supply 96: an export under LUT (bond) is zero-rated without paying IGST.
+        cgst = sgst = igst = tax = _ZERO
+    elif intra_state:
         half = ctx.multiply(ctx.multiply(taxable, gst_rate), _HALF_PERCENT).quantize(_CENT, context=ctx)
         cgst = sgst = half
         igst = _ZERO
@@ -391,19 +434,33 @@ def _amounts(
         igst = ctx.multiply(ctx.multiply(taxable, gst_rate), _PERCENT).quantize(_CENT, context=ctx)
         cgst = sgst = _ZERO
         tax = igst
-    return {
+    out = {
         "amount": amount,
         "taxable_value": taxable,
         "cgst_amount": cgst,
         "sgst_amount": sgst,
         "igst_amount": igst,
         "tax_amount": tax,
-        "total": ctx.add(taxable, tax),
     }
+    line_total = ctx.add(taxable, tax)
+    if cess_rate is not None:
+        # DOMAIN.md: compensation cess is a separate per-line amount on top, a per cent of the taxable value.
+        cess = (
+            _ZERO
+            if zero_rated
+            else ctx.multiply(ctx.multiply(taxable, cess_rate), _PERCENT).quantize(_CENT, context=ctx)
+        )
+        out["cess_amount"] = cess
+        line_total = ctx.add(line_total, cess)
+    out["total"] = line_total
+    return out
 
 
-class DocumentTotals(TypedDict):
-    """The computed part of an Invoice or Quote: its line items and money totals (all 2-place Decimals)."""
+class DocumentTotals(TypedDict, total=False):
+    """The computed part of an Invoice or Quote: its line items and money totals (all 2-place Decimals).
+
+    ``cess_total`` is there only when a line has a cess rate.
+    """
 
     line_items: list[dict[str, object]]
     subtotal: Decimal
@@ -413,19 +470,28 @@ class DocumentTotals(TypedDict):
     sgst_total: Decimal
     igst_total: Decimal
     tax_total: Decimal
+    cess_total: Decimal
     round_off: Decimal
     total: Decimal
 
 
-def compute_totals(lines: Iterable[Mapping[str, object]], *, intra_state: bool) -> DocumentTotals:
+def compute_totals(
+    lines: Iterable[Mapping[str, object]],
+    *,
+    intra_state: bool,
+    reverse_charge: bool = False,
+    zero_rated: bool = False,
+) -> DocumentTotals:
     """Return a document's computed line items and money totals, ready to merge into an Invoice or Quote.
 
     ``lines`` are the request's LineItemCreate mappings (or already computed LineItems: recomputing is
     idempotent). The result has ``line_items`` (each input line with ``quantity``, ``rate``, ``discount``
     and ``gst_rate`` as Decimals plus the fields of :func:`compute_line`) and the Decimal totals
     ``subtotal``, ``discount_total``, ``taxable_total``, ``cgst_total``, ``sgst_total``, ``igst_total``,
-    ``tax_total``, ``round_off`` and ``total``. ``total`` is rounded half-up to the rupee (kept at 2 places)
-    and ``round_off = total - (taxable_total + tax_total)``.
+    ``tax_total``, ``cess_total`` (only when a line has a cess rate), ``round_off`` and ``total``.
+    ``total`` is what the customer owes the supplier, rounded half-up to the rupee (kept at 2 places):
+    taxable_total + tax_total + cess_total, or taxable_total alone under ``reverse_charge`` (the recipient
+    pays the tax to the government); ``round_off`` is ``total`` minus that sum.
 
     Raises:
         DomainError: as :func:`compute_line`, with paths ``("line_items", index, field)``.
@@ -433,17 +499,21 @@ def compute_totals(lines: Iterable[Mapping[str, object]], *, intra_state: bool) 
     ctx = _CTX
     add = ctx.add
     subtotal = discount_total = taxable_total = cgst_total = sgst_total = igst_total = tax_total = _ZERO
+    cess_total: Decimal | None = None
     out: list[dict[str, object]] = []
     for index, item in enumerate(lines):
         p = ("line_items", index)
-        quantity, rate, discount, gst_rate = _inputs(item, p)
-        computed = _amounts(quantity, rate, discount, gst_rate, intra_state, p)
+        quantity, rate, discount, gst_rate, cess_rate = _inputs(item, p)
+        computed = _amounts(quantity, rate, discount, gst_rate, cess_rate, intra_state, zero_rated, p)
         line: dict[str, object] = dict(item)
         # The stored line carries Decimals even where the request had floats or strings.
         line["quantity"] = quantity
         line["rate"] = rate
         line["discount"] = discount
         line["gst_rate"] = gst_rate
+        if cess_rate is not None:
+            line["cess_rate"] = cess_rate
+            cess_total = add(cess_total or _ZERO, computed["cess_amount"])
         line.update(computed)
         out.append(line)
         subtotal = add(subtotal, computed["amount"])
@@ -453,9 +523,11 @@ def compute_totals(lines: Iterable[Mapping[str, object]], *, intra_state: bool) 
         sgst_total = add(sgst_total, computed["sgst_amount"])
         igst_total = add(igst_total, computed["igst_amount"])
         tax_total = add(tax_total, computed["tax_amount"])
-    exact = add(taxable_total, tax_total)
+    # DOMAIN.md, reverse charge: the recipient pays the tax (and cess) to the government, so the invoice
+    # shows it but the supplier is owed the taxable value only.
+    exact = taxable_total if reverse_charge else add(add(taxable_total, tax_total), cess_total or _ZERO)
     total = exact.quantize(_RUPEE, context=ctx).quantize(_CENT, context=ctx)
-    return {
+    result: DocumentTotals = {
         "line_items": out,
         "subtotal": subtotal,
         "discount_total": discount_total,
@@ -464,72 +536,9 @@ def compute_totals(lines: Iterable[Mapping[str, object]], *, intra_state: bool) 
         "sgst_total": sgst_total,
         "igst_total": igst_total,
         "tax_total": tax_total,
-        "round_off": ctx.subtract(total, exact),
-        "total": total,
     }
-
-
-def format_money(value: Decimal) -> str:
-    """Return ``value`` with 2 decimals and Indian digit grouping, e.g. ``12,34,567.80``."""
-    q = value.quantize(_CENT, context=_CTX)
-    sign = "-" if q < 0 else ""
-    whole, _, frac = f"{abs(q):f}".partition(".")
-    if len(whole) > 3:
-        head, tail = whole[:-3], whole[-3:]
-        # Indian grouping: the last three digits, then pairs (lakh, crore, ...).
-        groups = []
-        while len(head) > 2:
-            groups.append(head[-2:])
-            head = head[:-2]
-        groups.append(head)
-        whole = ",".join(reversed(groups)) + "," + tail
-    return f"{sign}{whole}.{frac}"
-
-
-# --------------------------------------------------------------------------------------------------
-# Amount in words (Indian numbering)
-
-_ONES: Final = (
-    *("Zero", "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine", "Ten"),
-    *("Eleven", "Twelve", "Thirteen", "Fourteen", "Fifteen", "Sixteen", "Seventeen", "Eighteen", "Nineteen"),
-)
-_TENS: Final = ("", "", "Twenty", "Thirty", "Forty", "Fifty", "Sixty", "Seventy", "Eighty", "Ninety")
-# 0..99 precomputed: every group below is at most two digits apart from the hundreds.
-_UNDER_100: Final = tuple(
-    _ONES[n] if n < 20 else _TENS[n // 10] + ("" if n % 10 == 0 else " " + _ONES[n % 10]) for n in range(100)
-)
-
-
-def _words(n: int) -> str:
-    """Words for 0 < n, grouped as crore, lakh, thousand, hundred (crores may themselves be large)."""
-    parts: list[str] = []
-    crore, n = divmod(n, 10_000_000)
-    if crore:
-        parts.append(_words(crore) + " Crore")
-    lakh, n = divmod(n, 100_000)
-    if lakh:
-        parts.append(_UNDER_100[lakh] + " Lakh")
-    thousand, n = divmod(n, 1000)
-    if thousand:
-        parts.append(_UNDER_100[thousand] + " Thousand")
-    hundred, n = divmod(n, 100)
-    if hundred:
-        parts.append(_UNDER_100[hundred] + " Hundred")
-    if n:
-        parts.append(_UNDER_100[n])
-    return " ".join(parts)
-
-
-def amount_in_words(amount: Decimal) -> str:
-    """Return the amount (rounded half-up to paise) in words with Indian numbering.
-
-    ``Decimal("123456.78")`` gives ``"Rupees One Lakh Twenty Three Thousand Four Hundred Fifty Six and
-    Seventy Eight Paise Only"``; zero gives ``"Rupees Zero Only"``.
-    """
-    q = amount.quantize(_CENT, context=_CTX)
-    sign = "Minus " if q < 0 else ""
-    rupees, paise = divmod(int(abs(q).scaleb(2, context=_CTX)), 100)
-    text = f"{sign}Rupees {_words(rupees) if rupees else 'Zero'}"
-    if paise:
-        text += f" and {_UNDER_100[paise]} Paise"
-    return text + " Only"
+    if cess_total is not None:
+        result["cess_total"] = cess_total
+    result["round_off"] = ctx.subtract(total, exact)
+    result["total"] = total
+    return result

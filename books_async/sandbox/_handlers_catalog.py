@@ -11,7 +11,7 @@ from aiohttp import web
 
 from ._core import Call, check_places, conflict, json_response
 from ._documents import ensure_known_state, raise_if
-from ._gst import gstin_error, is_valid_gst_rate, place_of_supply
+from ._gst import GST_RATES, gstin_error, is_valid_gst_rate, place_of_supply
 from ._handlers_invoices import list_page
 from ._store import Record
 from ._validation import Issue
@@ -41,7 +41,8 @@ def _gst_rate(body: dict[str, object], issues: list[Issue]) -> None:
             issues.append(
                 {
                     "path": ["gst_rate"],
-                    "message": "gst_rate must be one of 0, 0.25, 1.5, 3, 5, 12, 18, 28, 40",
+                    # DOMAIN.md, rates in force: the same list as on invoice lines, on any date.
+                    "message": f"gst_rate must be one of {', '.join(str(r) for r in GST_RATES)}",
                     "code": "custom",
                 }
             )

@@ -11,8 +11,8 @@ from typing import Final, cast
 from aiohttp import web
 
 from ._core import ApiError, Call, json_response, not_found
-from ._documents import check_document, raise_if
-from ._gst import gstin_error
+from ._documents import DocKind, check_document, number_key, number_taken, raise_if
+from ._gst import GSTIN_RE, gstin_error, pan_error
 from ._handlers_catalog import check_customer, check_product, check_service
 from ._handlers_invoices import list_page
 from ._ids import now_iso
@@ -57,6 +57,23 @@ async def get_org(call: Call) -> web.StreamResponse:
     return json_response(record_json(_org(call), call.state.today()))
 
 
+def _pan_issues(body: dict[str, object], current: dict[str, object], gstin: object) -> list[Issue]:
+    """DOMAIN.md, PAN: a listed holder type; a regular taxpayer's PAN is its GSTIN's characters 3-12.
+
+    Only a PAN-shaped GSTIN carries a PAN: TDS/TCS, UIN and non-resident registrations have other shapes.
+    """
+    pan = body.get("pan", current.get("pan"))
+    if "pan" in body:
+        why = pan_error(pan)
+        if why is not None:
+            return [{"path": ["pan"], "message": why, "code": "custom"}]
+    if isinstance(pan, str) and isinstance(gstin, str) and GSTIN_RE.fullmatch(gstin) and gstin[2:12] != pan:
+        where = ["pan"] if "pan" in body else ["gstin"]
+        message = f"The PAN {pan} is not the one inside the GSTIN {gstin} ({gstin[2:12]})"
+        return [{"path": where, "message": message, "code": "custom"}]
+    return []
+
+
 async def update_org(call: Call) -> web.StreamResponse:
     """``PATCH /orgs/{id}``: owners only; a GSTIN must carry the organisation's state code."""
     if call.key.role != "owner":
@@ -84,6 +101,7 @@ async def update_org(call: Call) -> web.StreamResponse:
                 "code": "custom",
             }
         )
+    issues.extend(_pan_issues(body, rec.doc, gstin))
     raise_if(issues)
     rec.doc.update(body)
     rec.doc["state_code"] = state
@@ -109,18 +127,21 @@ async def session_context(call: Call) -> web.StreamResponse:
 
 def _document_issues(kind: str) -> Callable[[Call, dict[str, object]], list[Issue]]:
     def check(call: Call, body: dict[str, object]) -> list[Issue]:
-        draft, issues = check_document(call, "invoice" if kind == "invoice" else "quote", body)
-        number_key = f"{kind}_number"
-        number = body.get(number_key)
-        index = call.space.invoice_numbers if kind == "invoice" else call.space.quote_numbers
-        if draft is not None and isinstance(number, str) and number in index:
-            issues.append(
-                {
-                    "path": [number_key],
-                    "message": f"{number} is already used in this organisation (creating it would be a 409)",
-                    "code": "custom",
-                }
-            )
+        doc_kind: DocKind = "invoice" if kind == "invoice" else "quote"
+        draft, issues = check_document(call, doc_kind, body)
+        field = f"{kind}_number"
+        number = body.get(field)
+        if draft is not None and isinstance(number, str):
+            key = number_key(doc_kind, draft.doc, number)
+            if number_taken(call.space, doc_kind, key):
+                scope = f"financial year {key[0]}" if key[0] else "organisation"
+                issues.append(
+                    {
+                        "path": [field],
+                        "message": f"{number} is already used in this {scope} (creating it would be a 409)",
+                        "code": "custom",
+                    }
+                )
         return issues
 
     return check

@@ -88,17 +88,17 @@ async def convert_quote(call: Call) -> web.StreamResponse:
     if status not in _CONVERTIBLE:
         raise conflict(f"A {status} quote cannot be converted.")
     stamp = now_iso()
-    doc: dict[str, object] = {
-        "invoice_number": next_number(call, "invoice", set()),
-        "invoice_date": day.isoformat(),
-        "due_date": day.isoformat(),
-    }
+    today = day.isoformat()
+    doc: dict[str, object] = {"invoice_number": "", "invoice_date": today, "due_date": today}
+    doc["invoice_number"] = next_number(call, "invoice", doc, set())
     for key in _COPIED:
         if key in quote.doc:
             doc[key] = copy.deepcopy(quote.doc[key])
     doc["status"] = "draft"
     for key in _TOTALS:
         doc[key] = copy.deepcopy(quote.doc[key])
+    if "cess_total" in quote.doc:
+        doc["cess_total"] = quote.doc["cess_total"]
     doc["amount_paid"] = Decimal("0.00")
     doc["balance_due"] = quote.doc["total"]
     doc["payments"] = []

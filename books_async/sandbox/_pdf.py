@@ -3,7 +3,9 @@
 The page carries what GST rule 46 asks of a tax invoice (``DOMAIN.md``): supplier name, address, GSTIN and
 PAN; number and dates; recipient name, address and GSTIN; place of supply (state name and code); per line the
 description, HSN/SAC, quantity and unit, rate, discount, taxable value, GST rate and the CGST/SGST or IGST
-amounts; totals with the tax split, round-off, total in figures and in words; bank details; notes and terms.
+amounts and cess; totals with the tax split, round-off, total in figures (with ₹) and in words; whether tax
+is payable on reverse charge (rule 46(p)) and, for exports, under which terms; bank details; notes and terms.
+An invoice is marked "ORIGINAL FOR RECIPIENT" (rule 48); a quotation is not a tax invoice and carries neither.
 
 Text comes from :mod:`._pdf_text` (latin-1 safe) and is drawn on :class:`._pdf_page.Page`. Output is
 byte-for-byte deterministic for equal input: the creation date comes from the document's ``updatedAt``
@@ -17,8 +19,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Final, Literal
 
-from ._gst import amount_in_words, supply_type
-from ._pdf_page import ACCENT, BLACK, BODY_BOTTOM, CONTENT_W, MARGIN, MUTED, PAGE_W, RULE, Page
+from ._gst import supply_type
+from ._pdf_page import ACCENT, BLACK, BODY_BOTTOM, CONTENT_W, MARGIN, MUTED, PAGE_W, RULE, RUPEE, Page
 from ._pdf_text import (
     address_lines,
     clean,
@@ -32,6 +34,7 @@ from ._pdf_text import (
     state_name,
     text_lines,
 )
+from ._words import amount_in_words
 
 __all__ = ["pdf_filename", "render_document"]
 
@@ -66,12 +69,19 @@ _COLS_START: Final[tuple[_Column, ...]] = (
 )
 _COLS_INTRA: Final = (("cgst_amount", "CGST", 16.0, "R"), ("sgst_amount", "SGST", 16.0, "R"))
 _COLS_INTER: Final = (("igst_amount", "IGST", 18.0, "R"),)
+_COL_CESS: Final = ("cess_amount", "Cess", 15.0, "R")
 _COL_TOTAL: Final = ("total", "Amount", 20.0, "R")
+_EXPORT_NOTES: Final = {
+    # CGST rule 46, proviso: an export invoice says whether IGST is paid or it goes under bond/LUT.
+    "lut": "SUPPLY MEANT FOR EXPORT UNDER BOND OR LETTER OF UNDERTAKING WITHOUT PAYMENT OF INTEGRATED TAX",
+    "igst_paid": "SUPPLY MEANT FOR EXPORT ON PAYMENT OF INTEGRATED TAX",
+}
 
 
-def _columns(intra: bool) -> list[tuple[str, str, float, float, str]]:
+def _columns(intra: bool, cess: bool) -> list[tuple[str, str, float, float, str]]:
     """Columns with their x position and final width."""
-    cols = [*_COLS_START, *(_COLS_INTRA if intra else _COLS_INTER), _COL_TOTAL]
+    tax_cols = _COLS_INTRA if intra else _COLS_INTER
+    cols = [*_COLS_START, *tax_cols, *((_COL_CESS,) if cess else ()), _COL_TOTAL]
     rest = CONTENT_W - sum(c[2] for c in cols)
     out = []
     x = MARGIN
@@ -143,6 +153,12 @@ def _header(pdf: Page, kind: Kind, doc: Mapping[str, object], org: Mapping[str, 
 
     # Right column: title and the document's facts.
     ry = MARGIN + 9
+    if kind == "invoice":
+        # DOMAIN.md, what a tax invoice must show: the copy is marked (CGST rule 48).
+        pdf.font(7, "B")
+        pdf.set_text_color(*MUTED)
+        pdf.put(rx, MARGIN + 4.2, "ORIGINAL FOR RECIPIENT", right_w, "R")
+        pdf.set_text_color(*BLACK)
     pdf.font(16, "B")
     pdf.set_text_color(*ACCENT)
     pdf.put(rx, ry, title, right_w, "R")
@@ -264,6 +280,7 @@ def _line_cells(line: Mapping[str, object], index: int) -> dict[str, str]:
         "cgst_amount": money(line.get("cgst_amount")),
         "sgst_amount": money(line.get("sgst_amount")),
         "igst_amount": money(line.get("igst_amount")),
+        "cess_amount": money(line.get("cess_amount")) if "cess_amount" in line else "",
         "total": money(line.get("total")),
     }
 
@@ -271,7 +288,7 @@ def _line_cells(line: Mapping[str, object], index: int) -> dict[str, str]:
 def _table(
     pdf: Page, kind: Kind, doc: Mapping[str, object], org: Mapping[str, object], intra: bool, y: float
 ) -> float:
-    cols = _columns(intra)
+    cols = _columns(intra, "cess_total" in doc)
     desc_x, desc_w = next((x, w) for key, _t, x, w, _a in cols if key == "description")
     y = _table_head(pdf, cols, y + 2)
     raw_lines = doc.get("line_items")
@@ -314,12 +331,15 @@ def _totals(
         rows.append(("SGST", money(doc.get("sgst_total")), False))
     else:
         rows.append(("IGST", money(doc.get("igst_total")), False))
-    rows.append(("Total Tax", money(doc.get("tax_total")), False))
+    if "cess_total" in doc:
+        rows.append(("Cess", money(doc.get("cess_total")), False))
+    reverse = doc.get("reverse_charge") is True
+    rows.append(("Tax payable by recipient" if reverse else "Total Tax", money(doc.get("tax_total")), False))
     rows.append(("Round Off", money(doc.get("round_off")), False))
-    rows.append(("Total (INR)", "Rs. " + money(doc.get("total")), True))
+    rows.append(("Total", RUPEE + money(doc.get("total")), True))
     if kind == "invoice":
         rows.append(("Amount Paid", money(doc.get("amount_paid")), False))
-        rows.append(("Balance Due (INR)", "Rs. " + money(doc.get("balance_due")), True))
+        rows.append(("Balance Due", RUPEE + money(doc.get("balance_due")), True))
 
     words = amount_in_words(decimal_or_zero(doc.get("total")))
     bank = org.get("bank_details")
@@ -348,7 +368,10 @@ def _totals(
             pdf.rect(lx - 2, ty - 3.6, 78, 5.2, style="F")
         pdf.font(8.5, "B" if strong else "")
         pdf.put(lx, ty, label)
-        pdf.fit(vx, ty, value, vw, "R")
+        if value.startswith(RUPEE):
+            pdf.amount(vx, ty, value.removeprefix(RUPEE), vw)
+        else:
+            pdf.fit(vx, ty, value, vw, "R")
         ty += 5.2
 
     # Left: amount in words and how to pay.
@@ -364,6 +387,21 @@ def _totals(
             pdf.fit(MARGIN, ly, line, left_w, "L")
             ly += 3.8
     return max(ty, ly) + 2
+
+
+def _tax_terms(pdf: Page, doc: Mapping[str, object], y: float) -> float:
+    """An invoice's reverse-charge line (CGST rule 46(p), Yes or No) and any export terms; the y below."""
+    lines = ["Tax is payable on reverse charge: " + ("Yes" if doc.get("reverse_charge") is True else "No")]
+    export = doc.get("export_type")
+    if isinstance(export, str) and export in _EXPORT_NOTES:
+        lines.append(_EXPORT_NOTES[export])
+    elif doc.get("place_of_supply") == "96":
+        lines.append(_EXPORT_NOTES["igst_paid"])
+    pdf.font(7.5, "B")
+    for line in lines:
+        y += 4
+        pdf.fit(MARGIN, y, line, CONTENT_W, "L")
+    return y + 1
 
 
 def _notes_and_signature(
@@ -428,6 +466,8 @@ def render_document(
     intra = _is_intra(doc, org)
     y = _header(pdf, kind, doc, org)
     y = _parties(pdf, doc, customer, y)
+    if kind == "invoice":
+        y = _tax_terms(pdf, doc, y)
     y = _table(pdf, kind, doc, org, intra, y)
     y = _totals(pdf, kind, doc, org, intra, y)
     _notes_and_signature(pdf, kind, doc, org, y)

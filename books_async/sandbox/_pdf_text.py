@@ -14,7 +14,8 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Final
 
-from ._gst import STATE_CODES, DomainError, format_money, to_decimal
+from ._gst import PLACES_OF_SUPPLY, DomainError, to_decimal
+from ._words import format_money
 
 __all__ = [
     "address_lines",
@@ -167,7 +168,7 @@ def state_name(code: object) -> str:
     if code is None or code == "":
         return ""
     text = clean(code)
-    name = STATE_CODES.get(text)
+    name = PLACES_OF_SUPPLY.get(text)
     return f"{name} ({text})" if name else text
 
 

@@ -17,10 +17,19 @@ from pathlib import Path
 from typing import Final, cast
 
 from ._auth import ApiKey
+from ._gst import financial_year
 from ._ids import now_iso, object_id
 from ._json import dumps, loads_stored
 
-__all__ = ["COLLECTIONS", "STORED_INVOICE_STATUSES", "OrgSpace", "Record", "SQLiteFile", "Store"]
+__all__ = [
+    "COLLECTIONS",
+    "STORED_INVOICE_STATUSES",
+    "OrgSpace",
+    "Record",
+    "SQLiteFile",
+    "Store",
+    "document_year",
+]
 
 log = logging.getLogger("books_async.sandbox")
 
@@ -29,6 +38,14 @@ COLLECTIONS: Final = ("customers", "products", "services", "invoices", "quotes")
 
 STORED_INVOICE_STATUSES: Final = ("draft", "sent", "partially_paid", "paid", "void")
 """Statuses an invoice is stored with; ``overdue`` is derived when it is read."""
+
+
+def document_year(value: object) -> str:
+    """The financial year of a stored date (``2026-03-31`` or an ISO datetime), or "" without one."""
+    try:
+        return financial_year(date.fromisoformat(str(value)[:10]))
+    except ValueError:
+        return ""
 
 
 @dataclass(slots=True, eq=False)
@@ -47,7 +64,7 @@ class Record:
     cache_day: date | None = None
     """The day ``cache`` was made: invoices and quotes derive ``overdue``/``expired`` from the date."""
     search: str = ""
-    indexed: tuple[str, str, str] = ("", "", "")
+    indexed: tuple[str, str, str, str] = ("", "", "", "")
 
     def text(self, key: str) -> str:
         """Return a string field of the document ("" when absent)."""
@@ -60,7 +77,8 @@ class OrgSpace:
 
     def __init__(self) -> None:
         self.collections: dict[str, dict[str, Record]] = {name: {} for name in COLLECTIONS}
-        self.invoice_numbers: dict[str, Record] = {}
+        # DOMAIN.md, invoice number: unique within a financial year, so keyed by (financial year, number).
+        self.invoice_numbers: dict[tuple[str, str], Record] = {}
         self.quote_numbers: dict[str, Record] = {}
         self.invoices_by_status: dict[str, dict[str, Record]] = {s: {} for s in STORED_INVOICE_STATUSES}
         self.invoices_by_customer: dict[str, dict[str, Record]] = {}
@@ -292,27 +310,28 @@ class Store:
         rec.search = _search_text(rec.collection, rec.doc)
         if rec.collection == "invoices":
             status, number, customer = rec.text("status"), rec.text("invoice_number"), rec.text("customer_id")
+            fy = document_year(rec.doc.get("invoice_date"))
             space.invoices_by_status.setdefault(status, {})[rec.id] = rec
-            space.invoice_numbers[number] = rec
+            space.invoice_numbers[fy, number] = rec
             space.invoices_by_customer.setdefault(customer, {})[rec.id] = rec
-            rec.indexed = (status, number, customer)
+            rec.indexed = (status, number, customer, fy)
         elif rec.collection == "quotes":
             number = rec.text("quote_number")
             space.quote_numbers[number] = rec
-            rec.indexed = ("", number, "")
+            rec.indexed = ("", number, "", "")
         elif rec.collection == "products":
             sku = rec.text("sku")
             if sku:
                 space.skus[sku] = rec
-            rec.indexed = ("", sku, "")
+            rec.indexed = ("", sku, "", "")
 
     @staticmethod
     def _unindex(space: OrgSpace, rec: Record) -> None:
-        status, number, customer = rec.indexed
+        status, number, customer, fy = rec.indexed
         if rec.collection == "invoices":
             space.invoices_by_status.get(status, {}).pop(rec.id, None)
-            if space.invoice_numbers.get(number) is rec:
-                del space.invoice_numbers[number]
+            if space.invoice_numbers.get((fy, number)) is rec:
+                del space.invoice_numbers[fy, number]
             space.invoices_by_customer.get(customer, {}).pop(rec.id, None)
         elif rec.collection == "quotes":
             if space.quote_numbers.get(number) is rec:

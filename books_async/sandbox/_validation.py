@@ -208,6 +208,9 @@ def _convert(err: SchemaError) -> Iterator[Issue]:
             options=options,
             received=instance,
         )
+    elif kind == "not" and value == {}:
+        # `{not: {}}` is how the spec forbids a key in one case (bulk-action's status with delete).
+        yield _issue(path, "Not allowed here", "unrecognized_keys", keys=path[-1:])
     elif kind == "const":
         yield _issue(path, f"Invalid literal value, expected {value!r}", "invalid_literal", expected=value)
     else:

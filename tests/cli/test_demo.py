@@ -12,10 +12,10 @@ from books_async.cli._demo import DEFAULT_INVOICES, estimate_requests
 
 
 def test_demo_succeeds_and_leaves_every_pdf(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """Five invoices (and three converted quotes): exit 0, eight PDFs that open, and a summary."""
+    """Five invoices, two FY/0001s and three converted quotes: exit 0, their PDFs and the quotes' open."""
     assert main(["demo", "--invoices", "5", "--out", str(tmp_path)]) == 0
     pdfs = sorted(tmp_path.iterdir())
-    assert len(pdfs) == 5 + 3
+    assert len(pdfs) == 5 + 2 + 3 + 3
     assert all(p.read_bytes().startswith(b"%PDF-") for p in pdfs)
     assert len(pypdf.PdfReader(pdfs[0]).pages) >= 1
     captured = capsys.readouterr()

@@ -6,10 +6,13 @@ key. Each answer must not be a server error, must use a status code and a conten
 declares, and must match the declared schema.
 
 ``positive_data_acceptance`` (ST202) is deliberately not run: it expects every schema-valid request to
-succeed, but the sandbox enforces domain rules a JSON Schema cannot express (a GSTIN's mod-36 check
-character, customer, product and service ids that exist in the organisation, the GST rate slabs, dates in
-order, payments within the balance due, the status machine), so a 400, 404 or 409 for generated "valid" data
-is correct behaviour, not a failure.
+succeed, but the sandbox enforces rules that depend on stored data (ids that exist in the organisation, a
+payment within the invoice's balance due, a number unused in its financial year, the status machine) or
+that a JSON Schema cannot state (a GSTIN's mod-36 check character, an organisation's PAN equal to the one in
+its GSTIN, a due date on or after the invoice date, a line's discount within its amount, and the GST rate
+list, which the spec leaves to the server on purpose), so a 400, 404 or 409 for generated "valid" data is
+correct behaviour. What JSON Schema can state is in the spec (maxima, the PAN holder type, ``if``/``then``
+for bulk-action's ``status`` and an export's place of supply), so generated data already obeys it.
 
 Generated ids almost never exist, which would leave every ``{id}`` operation answering 404 only. So for about
 half the generated ids (chosen from the id itself, hence reproducible) the test substitutes an id of a real
