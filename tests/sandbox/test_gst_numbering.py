@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import Api, invoice_body
+from tests.factories import invoice_dict
+
+from .conftest import Api
 
 
 def _invoice(api: Api, number: str, day: str) -> dict[str, object]:
-    return invoice_body(api.sb.seed.customer_b2b_intra, invoice_number=number, invoice_date=day)
+    return invoice_dict(api.sb.seed.customer_b2b_intra, invoice_number=number, invoice_date=day)
 
 
 async def test_same_number_across_1_april_creates_two_invoices(api: Api) -> None:
@@ -65,7 +67,7 @@ async def test_quote_numbers_stay_unique_whatever_the_year(api: Api) -> None:
         "customer_id": api.sb.seed.customer_b2b_intra,
         "quote_number": "Q/1",
         "quote_date": "2026-03-31",
-        "line_items": invoice_body("")["line_items"],
+        "line_items": invoice_dict("")["line_items"],
     }
     assert (await api.post("/books/quotes", body)).status == 201
     assert (await api.post("/books/quotes", {**body, "quote_date": "2026-04-01"})).status == 409

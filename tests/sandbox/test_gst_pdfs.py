@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import re
 
+from tests.factories import invoice_dict, line_dict
 from tests.pdf_text import pdf_text
 
-from .conftest import Api, invoice_body, line
+from .conftest import Api
 
 
 async def _invoice_pdf(api: Api, **extra: object) -> str:
-    body = invoice_body(api.sb.seed.customer_b2b_intra, *extra.pop("lines", ()), **extra)  # type: ignore[misc]
+    body = invoice_dict(api.sb.seed.customer_b2b_intra, *extra.pop("lines", ()), **extra)  # type: ignore[misc]
     created = await api.post("/books/invoices", body)
     assert created.status == 201, created.body
     reply = await api.get(f"/books/invoices/{created.json['_id']}/pdf")
@@ -50,7 +51,7 @@ async def test_amounts_carry_the_rupee_sign(api: Api) -> None:
 
 async def test_cess_has_a_column_and_a_total_row(api: Api) -> None:
     """A 12 % cess line: the Cess heading, 240.00 on the line and in the totals."""
-    text = await _invoice_pdf(api, lines=[line(gst_rate=28, cess_rate=12)])
+    text = await _invoice_pdf(api, lines=[line_dict(gst_rate=28, cess_rate=12)])
     assert re.search(r"SGST\s+Cess\s+Amount", text)
     assert re.search(r"\bCess\s+240\.00", text)
     assert text.count("240.00") >= 2
@@ -79,7 +80,7 @@ async def test_quote_pdf_is_a_quotation_with_rupees_and_no_invoice_marks(api: Ap
     body = {
         "customer_id": api.sb.seed.customer_b2b_intra,
         "quote_date": "2099-04-01",
-        "line_items": [line()],
+        "line_items": [line_dict()],
     }
     created = await api.post("/books/quotes", body)
     text = pdf_text((await api.get(f"/books/quotes/{created.json['_id']}/pdf")).raw)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 from jsonschema import Draft202012Validator
 
-from .conftest import Api, invoice_body, line
+from tests.factories import invoice_dict, line_dict
+
+from .conftest import Api
 
 
 @pytest.mark.parametrize("method", ["OPTIONS", "GET", "PUT", "PATCH", "DELETE"])
@@ -52,7 +54,7 @@ async def test_delete_without_status_and_update_with_it_are_accepted(api: Api) -
 @pytest.mark.parametrize(("amount", "status"), [(10**15, 400), (100, 201)])
 async def test_payment_amount_has_a_schema_maximum(api: Api, amount: int, status: int) -> None:
     """10^15 is over the schema's bound (a 400 before the balance is looked at); 100 is recorded."""
-    doc = (await api.post("/books/invoices", invoice_body(api.sb.seed.customer_b2b_intra))).json
+    doc = (await api.post("/books/invoices", invoice_dict(api.sb.seed.customer_b2b_intra))).json
     await api.post(f"/books/invoices/{doc['_id']}/send", {"to": ["a@example.com"]})
     reply = await api.post(
         f"/books/invoices/{doc['_id']}/payments", {"amount": amount, "payment_method": "upi"}
@@ -67,9 +69,9 @@ async def test_invoices_with_cess_reverse_charge_and_export_match_the_invoice_sc
     document = api.sb.state.spec.document
     schema = {**document["components"]["schemas"]["Invoice"], "components": document["components"]}  # type: ignore[index]
     validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
-    body = invoice_body(
+    body = invoice_dict(
         api.sb.seed.customer_b2b_intra,
-        line(gst_rate=28, cess_rate=12),
+        line_dict(gst_rate=28, cess_rate=12),
         reverse_charge=True,
         place_of_supply="96",
         export_type="lut",
