@@ -579,6 +579,12 @@ def generate(spec_path: Path) -> dict[str, bytes]:
         work.mkdir()
         (out / "resources").mkdir(parents=True)
         (out / "models.py").write_text(render_models(spec_bytes, work), encoding="utf-8")
+        # --- fast decode path (codegen/fast_decode.py): mirrors generated from the models just written.
+        from codegen.fast_decode import render_fast  # keeps the hook to these lines
+
+        models_text = (out / "models.py").read_text(encoding="utf-8")
+        (out / "fast.py").write_text(render_fast(models_text, header(spec_bytes)), encoding="utf-8")
+        # --- end fast decode path
         for rel, text in render_resources(spec, spec_bytes).items():
             (out / rel).write_text(text, encoding="utf-8")
         ruff(out)
