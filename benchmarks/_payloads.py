@@ -18,6 +18,7 @@ import orjson
 HERE = Path(__file__).resolve().parent
 API_KEY = "bk_bench_0123456789abcdef0123456789abcdef"
 INVOICE_ID = "6b06cf5de1b90966a3feae0c"
+LIVE_INVOICE_ID = "6b06cf5de1b90966a3feae0d"  # the fixed server answers it live-shaped
 PDF_SIZE = 200 * 1024
 
 

@@ -16,7 +16,6 @@ what it measured: ``docs/design/fast-decode.md``.
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Final, get_args, get_origin
@@ -89,13 +88,7 @@ def decode(raw: bytes | str, tp: object, strict: bool) -> object:
         return MISS
     if run is None:
         return MISS
-    # The models built are acyclic and all kept: collecting while building them would only walk them again.
-    collecting = gc.isenabled()
-    gc.disable()
     try:
         return run(raw)
     except Exception:  # any failure: the reference path decides, and words the error
         return MISS
-    finally:
-        if collecting:
-            gc.enable()

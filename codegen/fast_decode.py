@@ -52,6 +52,8 @@ class Model:
     known: tuple[str, ...]
     # (attribute, wire key, guard type) of each field holding money, however deep.
     guard: tuple[tuple[str, str, str], ...]
+    # Every field a slot its __init__ only stores into: the converter may fill the slots itself.
+    plain: bool
 
 
 def _guard(tp: object, guarded: set[str]) -> str | None:
@@ -148,7 +150,13 @@ def _models(namespace: dict[str, object]) -> list[Model]:
         )
         if guard:
             guarded.add(name)
-        model = Model(name, fields, tuple(f.wire for f in fields), guard)
+        plain = (
+            "__slots__" in vars(cls)
+            and all(a.init and a.validator is None and a.converter is None for a in attrs.fields(cls))
+            and not hasattr(cls, "__attrs_post_init__")
+            and not hasattr(cls, "__attrs_pre_init__")
+        )
+        model = Model(name, fields, tuple(f.wire for f in fields), guard, plain)
         order.append(model)
         done[name] = model
         return model

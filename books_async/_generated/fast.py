@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 import msgspec
 
+from books_async._extra import BooksModel
 from books_async._generated.models import (
     Activity,
     ActivityKind,
@@ -676,6 +677,10 @@ def build(
 ) -> dict[type, tuple[type, type | None, Callable[[Any, Any], Any]]]:
     """Return each model's mirror, guard (``None``: it holds no money) and converter, parsing with the given
     leaf hooks (tolerant or strict)."""
+    # A model whose __init__ only stores its arguments (no validator, converter or post-init) is filled
+    # through its slots: what __init__ would do, without parsing some twenty keyword arguments.
+    new = object.__new__
+    put_extra = BooksModel.__dict__["_extra"].__set__  # a model just made holds no extra keys yet
     e_ActivityKind = enum_for(ActivityKind)
     e_BulkActionKind = enum_for(BulkActionKind)
     e_CustomerType = enum_for(CustomerType)
@@ -688,6 +693,11 @@ def build(
     e_ValidationKind = enum_for(ValidationKind)
 
     k_Activity = frozenset(["kind", "id", "at", "number", "amount"])
+    w_Activity_kind = Activity.__dict__["kind"].__set__
+    w_Activity_id = Activity.__dict__["id"].__set__
+    w_Activity_at = Activity.__dict__["at"].__set__
+    w_Activity_number = Activity.__dict__["number"].__set__
+    w_Activity_amount = Activity.__dict__["amount"].__set__
 
     def _c_Activity(s: Any, d: Any) -> Activity:
         v = s.kind
@@ -696,85 +706,101 @@ def build(
         v = s.at
         v = datetime_(v, datetime)
         f_at = v
-        m = Activity(
-            kind=f_kind,
-            id=s.id,
-            at=f_at,
-            number=s.number,
-            amount=s.amount,
-        )
+        m = new(Activity)
+        w_Activity_kind(m, f_kind)
+        w_Activity_id(m, s.id)
+        w_Activity_at(m, f_at)
+        w_Activity_number(m, s.number)
+        w_Activity_amount(m, s.amount)
         if not d.keys() <= k_Activity:
-            keep_extra(m, {k: x for k, x in d.items() if k not in k_Activity})
+            put_extra(m, {k: x for k, x in d.items() if k not in k_Activity})
         return m
 
     k_Address = frozenset(["line1", "city", "state_code", "pincode", "line2", "country"])
+    w_Address_line1 = Address.__dict__["line1"].__set__
+    w_Address_city = Address.__dict__["city"].__set__
+    w_Address_state_code = Address.__dict__["state_code"].__set__
+    w_Address_pincode = Address.__dict__["pincode"].__set__
+    w_Address_line2 = Address.__dict__["line2"].__set__
+    w_Address_country = Address.__dict__["country"].__set__
 
     def _c_Address(s: Any, d: Any) -> Address:
-        m = Address(
-            line1=s.line1,
-            city=s.city,
-            state_code=s.state_code,
-            pincode=s.pincode,
-            line2=s.line2,
-            country=s.country,
-        )
+        m = new(Address)
+        w_Address_line1(m, s.line1)
+        w_Address_city(m, s.city)
+        w_Address_state_code(m, s.state_code)
+        w_Address_pincode(m, s.pincode)
+        w_Address_line2(m, s.line2)
+        w_Address_country(m, s.country)
         if not d.keys() <= k_Address:
-            keep_extra(m, {k: x for k, x in d.items() if k not in k_Address})
+            put_extra(m, {k: x for k, x in d.items() if k not in k_Address})
         return m
 
     k_BankDetails = frozenset(["account_name", "account_number", "ifsc", "bank_name", "branch"])
+    w_BankDetails_account_name = BankDetails.__dict__["account_name"].__set__
+    w_BankDetails_account_number = BankDetails.__dict__["account_number"].__set__
+    w_BankDetails_ifsc = BankDetails.__dict__["ifsc"].__set__
+    w_BankDetails_bank_name = BankDetails.__dict__["bank_name"].__set__
+    w_BankDetails_branch = BankDetails.__dict__["branch"].__set__
 
     def _c_BankDetails(s: Any, d: Any) -> BankDetails:
-        m = BankDetails(
-            account_name=s.account_name,
-            account_number=s.account_number,
-            ifsc=s.ifsc,
-            bank_name=s.bank_name,
-            branch=s.branch,
-        )
+        m = new(BankDetails)
+        w_BankDetails_account_name(m, s.account_name)
+        w_BankDetails_account_number(m, s.account_number)
+        w_BankDetails_ifsc(m, s.ifsc)
+        w_BankDetails_bank_name(m, s.bank_name)
+        w_BankDetails_branch(m, s.branch)
         if not d.keys() <= k_BankDetails:
-            keep_extra(m, {k: x for k, x in d.items() if k not in k_BankDetails})
+            put_extra(m, {k: x for k, x in d.items() if k not in k_BankDetails})
         return m
 
     k_BulkActionOutcome = frozenset(["id", "ok", "error", "message"])
+    w_BulkActionOutcome_id = BulkActionOutcome.__dict__["id"].__set__
+    w_BulkActionOutcome_ok = BulkActionOutcome.__dict__["ok"].__set__
+    w_BulkActionOutcome_error = BulkActionOutcome.__dict__["error"].__set__
+    w_BulkActionOutcome_message = BulkActionOutcome.__dict__["message"].__set__
 
     def _c_BulkActionOutcome(s: Any, d: Any) -> BulkActionOutcome:
-        m = BulkActionOutcome(
-            id=s.id,
-            ok=s.ok,
-            error=s.error,
-            message=s.message,
-        )
+        m = new(BulkActionOutcome)
+        w_BulkActionOutcome_id(m, s.id)
+        w_BulkActionOutcome_ok(m, s.ok)
+        w_BulkActionOutcome_error(m, s.error)
+        w_BulkActionOutcome_message(m, s.message)
         if not d.keys() <= k_BulkActionOutcome:
-            keep_extra(m, {k: x for k, x in d.items() if k not in k_BulkActionOutcome})
+            put_extra(m, {k: x for k, x in d.items() if k not in k_BulkActionOutcome})
         return m
 
     k_BulkActionResult = frozenset(["results", "succeeded", "failed"])
+    w_BulkActionResult_results = BulkActionResult.__dict__["results"].__set__
+    w_BulkActionResult_succeeded = BulkActionResult.__dict__["succeeded"].__set__
+    w_BulkActionResult_failed = BulkActionResult.__dict__["failed"].__set__
 
     def _c_BulkActionResult(s: Any, d: Any) -> BulkActionResult:
         v = s.results
         v = [_c_BulkActionOutcome(x, y) for x, y in zip(v, d["results"])]
         f_results = v
-        m = BulkActionResult(
-            results=f_results,
-            succeeded=s.succeeded,
-            failed=s.failed,
-        )
+        m = new(BulkActionResult)
+        w_BulkActionResult_results(m, f_results)
+        w_BulkActionResult_succeeded(m, s.succeeded)
+        w_BulkActionResult_failed(m, s.failed)
         if not d.keys() <= k_BulkActionResult:
-            keep_extra(m, {k: x for k, x in d.items() if k not in k_BulkActionResult})
+            put_extra(m, {k: x for k, x in d.items() if k not in k_BulkActionResult})
         return m
 
     k_CustomerSummary = frozenset(["invoiced", "paid", "outstanding", "invoice_count"])
+    w_CustomerSummary_invoiced = CustomerSummary.__dict__["invoiced"].__set__
+    w_CustomerSummary_paid = CustomerSummary.__dict__["paid"].__set__
+    w_CustomerSummary_outstanding = CustomerSummary.__dict__["outstanding"].__set__
+    w_CustomerSummary_invoice_count = CustomerSummary.__dict__["invoice_count"].__set__
 
     def _c_CustomerSummary(s: Any, d: Any) -> CustomerSummary:
-        m = CustomerSummary(
-            invoiced=s.invoiced,
-            paid=s.paid,
-            outstanding=s.outstanding,
-            invoice_count=s.invoice_count,
-        )
+        m = new(CustomerSummary)
+        w_CustomerSummary_invoiced(m, s.invoiced)
+        w_CustomerSummary_paid(m, s.paid)
+        w_CustomerSummary_outstanding(m, s.outstanding)
+        w_CustomerSummary_invoice_count(m, s.invoice_count)
         if not d.keys() <= k_CustomerSummary:
-            keep_extra(m, {k: x for k, x in d.items() if k not in k_CustomerSummary})
+            put_extra(m, {k: x for k, x in d.items() if k not in k_CustomerSummary})
         return m
 
     k_Customer = frozenset(
@@ -793,6 +819,18 @@ def build(
             "summary",
         ]
     )
+    w_Customer_id = Customer.__dict__["id"].__set__
+    w_Customer_type = Customer.__dict__["type"].__set__
+    w_Customer_name = Customer.__dict__["name"].__set__
+    w_Customer_billing_address = Customer.__dict__["billing_address"].__set__
+    w_Customer_place_of_supply = Customer.__dict__["place_of_supply"].__set__
+    w_Customer_created_at = Customer.__dict__["created_at"].__set__
+    w_Customer_updated_at = Customer.__dict__["updated_at"].__set__
+    w_Customer_gstin = Customer.__dict__["gstin"].__set__
+    w_Customer_email = Customer.__dict__["email"].__set__
+    w_Customer_phone = Customer.__dict__["phone"].__set__
+    w_Customer_shipping_address = Customer.__dict__["shipping_address"].__set__
+    w_Customer_summary = Customer.__dict__["summary"].__set__
 
     def _c_Customer(s: Any, d: Any) -> Customer:
         v = s.type
@@ -815,27 +853,33 @@ def build(
         if v is not None:
             v = _c_CustomerSummary(v, d["summary"])
         f_summary = v
-        m = Customer(
-            id=s.id,
-            type=f_type,
-            name=s.name,
-            billing_address=f_billing_address,
-            place_of_supply=s.place_of_supply,
-            created_at=f_created_at,
-            updated_at=f_updated_at,
-            gstin=s.gstin,
-            email=s.email,
-            phone=s.phone,
-            shipping_address=f_shipping_address,
-            summary=f_summary,
-        )
+        m = new(Customer)
+        w_Customer_id(m, s.id)
+        w_Customer_type(m, f_type)
+        w_Customer_name(m, s.name)
+        w_Customer_billing_address(m, f_billing_address)
+        w_Customer_place_of_supply(m, s.place_of_supply)
+        w_Customer_created_at(m, f_created_at)
+        w_Customer_updated_at(m, f_updated_at)
+        w_Customer_gstin(m, s.gstin)
+        w_Customer_email(m, s.email)
+        w_Customer_phone(m, s.phone)
+        w_Customer_shipping_address(m, f_shipping_address)
+        w_Customer_summary(m, f_summary)
         if not d.keys() <= k_Customer:
-            keep_extra(m, {k: x for k, x in d.items() if k not in k_Customer})
+            put_extra(m, {k: x for k, x in d.items() if k not in k_Customer})
         return m
 
     k_CustomerCreate = frozenset(
         ["type", "name", "billing_address", "gstin", "email", "phone", "shipping_address"]
     )
+    w_CustomerCreate_type = CustomerCreate.__dict__["type"].__set__
+    w_CustomerCreate_name = CustomerCreate.__dict__["name"].__set__
+    w_CustomerCreate_billing_address = CustomerCreate.__dict__["billing_address"].__set__
+    w_CustomerCreate_gstin = CustomerCreate.__dict__["gstin"].__set__
+    w_CustomerCreate_email = CustomerCreate.__dict__["email"].__set__
+    w_CustomerCreate_phone = CustomerCreate.__dict__["phone"].__set__
+    w_CustomerCreate_shipping_address = CustomerCreate.__dict__["shipping_address"].__set__
 
     def _c_CustomerCreate(s: Any, d: Any) -> CustomerCreate:
         v = s.type
@@ -848,33 +892,37 @@ def build(
         if v is not None:
             v = _c_Address(v, d["shipping_address"])
         f_shipping_address = v
-        m = CustomerCreate(
-            type=f_type,
-            name=s.name,
-            billing_address=f_billing_address,
-            gstin=s.gstin,
-            email=s.email,
-            phone=s.phone,
-            shipping_address=f_shipping_address,
-        )
+        m = new(CustomerCreate)
+        w_CustomerCreate_type(m, f_type)
+        w_CustomerCreate_name(m, s.name)
+        w_CustomerCreate_billing_address(m, f_billing_address)
+        w_CustomerCreate_gstin(m, s.gstin)
+        w_CustomerCreate_email(m, s.email)
+        w_CustomerCreate_phone(m, s.phone)
+        w_CustomerCreate_shipping_address(m, f_shipping_address)
         if not d.keys() <= k_CustomerCreate:
-            keep_extra(m, {k: x for k, x in d.items() if k not in k_CustomerCreate})
+            put_extra(m, {k: x for k, x in d.items() if k not in k_CustomerCreate})
         return m
 
     k_Pagination = frozenset(["page", "limit", "total", "pages"])
+    w_Pagination_page = Pagination.__dict__["page"].__set__
+    w_Pagination_limit = Pagination.__dict__["limit"].__set__
+    w_Pagination_total = Pagination.__dict__["total"].__set__
+    w_Pagination_pages = Pagination.__dict__["pages"].__set__
 
     def _c_Pagination(s: Any, d: Any) -> Pagination:
-        m = Pagination(
-            page=s.page,
-            limit=s.limit,
-            total=s.total,
-            pages=s.pages,
-        )
+        m = new(Pagination)
+        w_Pagination_page(m, s.page)
+        w_Pagination_limit(m, s.limit)
+        w_Pagination_total(m, s.total)
+        w_Pagination_pages(m, s.pages)
         if not d.keys() <= k_Pagination:
-            keep_extra(m, {k: x for k, x in d.items() if k not in k_Pagination})
+            put_extra(m, {k: x for k, x in d.items() if k not in k_Pagination})
         return m
 
     k_CustomerList = frozenset(["data", "pagination"])
+    w_CustomerList_data = CustomerList.__dict__["data"].__set__
+    w_CustomerList_pagination = CustomerList.__dict__["pagination"].__set__
 
     def _c_CustomerList(s: Any, d: Any) -> CustomerList:
         v = s.data
@@ -883,27 +931,31 @@ def build(
         v = s.pagination
         v = _c_Pagination(v, d["pagination"])
         f_pagination = v
-        m = CustomerList(
-            data=f_data,
-            pagination=f_pagination,
-        )
+        m = new(CustomerList)
+        w_CustomerList_data(m, f_data)
+        w_CustomerList_pagination(m, f_pagination)
         if not d.keys() <= k_CustomerList:
-            keep_extra(m, {k: x for k, x in d.items() if k not in k_CustomerList})
+            put_extra(m, {k: x for k, x in d.items() if k not in k_CustomerList})
         return m
 
     k_StatusCounts = frozenset(["draft", "sent", "partially_paid", "paid", "overdue", "void"])
+    w_StatusCounts_draft = StatusCounts.__dict__["draft"].__set__
+    w_StatusCounts_sent = StatusCounts.__dict__["sent"].__set__
+    w_StatusCounts_partially_paid = StatusCounts.__dict__["partially_paid"].__set__
+    w_StatusCounts_paid = StatusCounts.__dict__["paid"].__set__
+    w_StatusCounts_overdue = StatusCounts.__dict__["overdue"].__set__
+    w_StatusCounts_void = StatusCounts.__dict__["void"].__set__
 
     def _c_StatusCounts(s: Any, d: Any) -> StatusCounts:
-        m = StatusCounts(
-            draft=s.draft,
-            sent=s.sent,
-            partially_paid=s.partially_paid,
-            paid=s.paid,
-            overdue=s.overdue,
-            void=s.void,
-        )
+        m = new(StatusCounts)
+        w_StatusCounts_draft(m, s.draft)
+        w_StatusCounts_sent(m, s.sent)
+        w_StatusCounts_partially_paid(m, s.partially_paid)
+        w_StatusCounts_paid(m, s.paid)
+        w_StatusCounts_overdue(m, s.overdue)
+        w_StatusCounts_void(m, s.void)
         if not d.keys() <= k_StatusCounts:
-            keep_extra(m, {k: x for k, x in d.items() if k not in k_StatusCounts})
+            put_extra(m, {k: x for k, x in d.items() if k not in k_StatusCounts})
         return m
 
     k_Dashboard = frozenset(
@@ -917,6 +969,13 @@ def build(
             "as_of",
         ]
     )
+    w_Dashboard_total_revenue = Dashboard.__dict__["total_revenue"].__set__
+    w_Dashboard_total_receivables = Dashboard.__dict__["total_receivables"].__set__
+    w_Dashboard_overdue_amount = Dashboard.__dict__["overdue_amount"].__set__
+    w_Dashboard_invoice_counts = Dashboard.__dict__["invoice_counts"].__set__
+    w_Dashboard_recent_activity = Dashboard.__dict__["recent_activity"].__set__
+    w_Dashboard_currency = Dashboard.__dict__["currency"].__set__
+    w_Dashboard_as_of = Dashboard.__dict__["as_of"].__set__
 
     def _c_Dashboard(s: Any, d: Any) -> Dashboard:
         v = s.invoice_counts
@@ -928,17 +987,16 @@ def build(
         v = s.as_of
         v = datetime_(v, datetime)
         f_as_of = v
-        m = Dashboard(
-            total_revenue=s.total_revenue,
-            total_receivables=s.total_receivables,
-            overdue_amount=s.overdue_amount,
-            invoice_counts=f_invoice_counts,
-            recent_activity=f_recent_activity,
-            currency=s.currency,
-            as_of=f_as_of,
-        )
+        m = new(Dashboard)
+        w_Dashboard_total_revenue(m, s.total_revenue)
+        w_Dashboard_total_receivables(m, s.total_receivables)
+        w_Dashboard_overdue_amount(m, s.overdue_amount)
+        w_Dashboard_invoice_counts(m, f_invoice_counts)
+        w_Dashboard_recent_activity(m, f_recent_activity)
+        w_Dashboard_currency(m, s.currency)
+        w_Dashboard_as_of(m, f_as_of)
         if not d.keys() <= k_Dashboard:
-            keep_extra(m, {k: x for k, x in d.items() if k not in k_Dashboard})
+            put_extra(m, {k: x for k, x in d.items() if k not in k_Dashboard})
         return m
 
     k_EmailReceipt = frozenset(
@@ -953,34 +1011,42 @@ def build(
             "cc",
         ]
     )
+    w_EmailReceipt_message_id = EmailReceipt.__dict__["message_id"].__set__
+    w_EmailReceipt_to = EmailReceipt.__dict__["to"].__set__
+    w_EmailReceipt_subject = EmailReceipt.__dict__["subject"].__set__
+    w_EmailReceipt_attachment_name = EmailReceipt.__dict__["attachment_name"].__set__
+    w_EmailReceipt_attachment_size = EmailReceipt.__dict__["attachment_size"].__set__
+    w_EmailReceipt_sent_at = EmailReceipt.__dict__["sent_at"].__set__
+    w_EmailReceipt_document_status = EmailReceipt.__dict__["document_status"].__set__
+    w_EmailReceipt_cc = EmailReceipt.__dict__["cc"].__set__
 
     def _c_EmailReceipt(s: Any, d: Any) -> EmailReceipt:
         v = s.sent_at
         v = datetime_(v, datetime)
         f_sent_at = v
-        m = EmailReceipt(
-            message_id=s.message_id,
-            to=s.to,
-            subject=s.subject,
-            attachment_name=s.attachment_name,
-            attachment_size=s.attachment_size,
-            sent_at=f_sent_at,
-            document_status=s.document_status,
-            cc=s.cc,
-        )
+        m = new(EmailReceipt)
+        w_EmailReceipt_message_id(m, s.message_id)
+        w_EmailReceipt_to(m, s.to)
+        w_EmailReceipt_subject(m, s.subject)
+        w_EmailReceipt_attachment_name(m, s.attachment_name)
+        w_EmailReceipt_attachment_size(m, s.attachment_size)
+        w_EmailReceipt_sent_at(m, f_sent_at)
+        w_EmailReceipt_document_status(m, s.document_status)
+        w_EmailReceipt_cc(m, s.cc)
         if not d.keys() <= k_EmailReceipt:
-            keep_extra(m, {k: x for k, x in d.items() if k not in k_EmailReceipt})
+            put_extra(m, {k: x for k, x in d.items() if k not in k_EmailReceipt})
         return m
 
     k_ErrorBody = frozenset(["error", "message"])
+    w_ErrorBody_error = ErrorBody.__dict__["error"].__set__
+    w_ErrorBody_message = ErrorBody.__dict__["message"].__set__
 
     def _c_ErrorBody(s: Any, d: Any) -> ErrorBody:
-        m = ErrorBody(
-            error=s.error,
-            message=s.message,
-        )
+        m = new(ErrorBody)
+        w_ErrorBody_error(m, s.error)
+        w_ErrorBody_message(m, s.message)
         if not d.keys() <= k_ErrorBody:
-            keep_extra(m, {k: x for k, x in d.items() if k not in k_ErrorBody})
+            put_extra(m, {k: x for k, x in d.items() if k not in k_ErrorBody})
         return m
 
     k_LineItem = frozenset(
@@ -1006,39 +1072,64 @@ def build(
             "cess_amount",
         ]
     )
+    w_LineItem_item_type = LineItem.__dict__["item_type"].__set__
+    w_LineItem_description = LineItem.__dict__["description"].__set__
+    w_LineItem_quantity = LineItem.__dict__["quantity"].__set__
+    w_LineItem_rate = LineItem.__dict__["rate"].__set__
+    w_LineItem_discount = LineItem.__dict__["discount"].__set__
+    w_LineItem_gst_rate = LineItem.__dict__["gst_rate"].__set__
+    w_LineItem_amount = LineItem.__dict__["amount"].__set__
+    w_LineItem_taxable_value = LineItem.__dict__["taxable_value"].__set__
+    w_LineItem_cgst_amount = LineItem.__dict__["cgst_amount"].__set__
+    w_LineItem_sgst_amount = LineItem.__dict__["sgst_amount"].__set__
+    w_LineItem_igst_amount = LineItem.__dict__["igst_amount"].__set__
+    w_LineItem_tax_amount = LineItem.__dict__["tax_amount"].__set__
+    w_LineItem_total = LineItem.__dict__["total"].__set__
+    w_LineItem_product_id = LineItem.__dict__["product_id"].__set__
+    w_LineItem_service_id = LineItem.__dict__["service_id"].__set__
+    w_LineItem_hsn_sac = LineItem.__dict__["hsn_sac"].__set__
+    w_LineItem_unit = LineItem.__dict__["unit"].__set__
+    w_LineItem_cess_rate = LineItem.__dict__["cess_rate"].__set__
+    w_LineItem_cess_amount = LineItem.__dict__["cess_amount"].__set__
 
     def _c_LineItem(s: Any, d: Any) -> LineItem:
         v = s.item_type
         v = e_ItemType(v, ItemType)
         f_item_type = v
-        m = LineItem(
-            item_type=f_item_type,
-            description=s.description,
-            quantity=s.quantity,
-            rate=s.rate,
-            discount=s.discount,
-            gst_rate=s.gst_rate,
-            amount=s.amount,
-            taxable_value=s.taxable_value,
-            cgst_amount=s.cgst_amount,
-            sgst_amount=s.sgst_amount,
-            igst_amount=s.igst_amount,
-            tax_amount=s.tax_amount,
-            total=s.total,
-            product_id=s.product_id,
-            service_id=s.service_id,
-            hsn_sac=s.hsn_sac,
-            unit=s.unit,
-            cess_rate=s.cess_rate,
-            cess_amount=s.cess_amount,
-        )
+        m = new(LineItem)
+        w_LineItem_item_type(m, f_item_type)
+        w_LineItem_description(m, s.description)
+        w_LineItem_quantity(m, s.quantity)
+        w_LineItem_rate(m, s.rate)
+        w_LineItem_discount(m, s.discount)
+        w_LineItem_gst_rate(m, s.gst_rate)
+        w_LineItem_amount(m, s.amount)
+        w_LineItem_taxable_value(m, s.taxable_value)
+        w_LineItem_cgst_amount(m, s.cgst_amount)
+        w_LineItem_sgst_amount(m, s.sgst_amount)
+        w_LineItem_igst_amount(m, s.igst_amount)
+        w_LineItem_tax_amount(m, s.tax_amount)
+        w_LineItem_total(m, s.total)
+        w_LineItem_product_id(m, s.product_id)
+        w_LineItem_service_id(m, s.service_id)
+        w_LineItem_hsn_sac(m, s.hsn_sac)
+        w_LineItem_unit(m, s.unit)
+        w_LineItem_cess_rate(m, s.cess_rate)
+        w_LineItem_cess_amount(m, s.cess_amount)
         if not d.keys() <= k_LineItem:
-            keep_extra(m, {k: x for k, x in d.items() if k not in k_LineItem})
+            put_extra(m, {k: x for k, x in d.items() if k not in k_LineItem})
         return m
 
     k_Payment = frozenset(
         ["_id", "amount", "payment_method", "payment_date", "createdAt", "reference", "notes"]
     )
+    w_Payment_id = Payment.__dict__["id"].__set__
+    w_Payment_amount = Payment.__dict__["amount"].__set__
+    w_Payment_payment_method = Payment.__dict__["payment_method"].__set__
+    w_Payment_payment_date = Payment.__dict__["payment_date"].__set__
+    w_Payment_created_at = Payment.__dict__["created_at"].__set__
+    w_Payment_reference = Payment.__dict__["reference"].__set__
+    w_Payment_notes = Payment.__dict__["notes"].__set__
 
     def _c_Payment(s: Any, d: Any) -> Payment:
         v = s.payment_method
@@ -1050,17 +1141,16 @@ def build(
         v = s.created_at
         v = datetime_(v, datetime)
         f_created_at = v
-        m = Payment(
-            id=s.id,
-            amount=s.amount,
-            payment_method=f_payment_method,
-            payment_date=f_payment_date,
-            created_at=f_created_at,
-            reference=s.reference,
-            notes=s.notes,
-        )
+        m = new(Payment)
+        w_Payment_id(m, s.id)
+        w_Payment_amount(m, s.amount)
+        w_Payment_payment_method(m, f_payment_method)
+        w_Payment_payment_date(m, f_payment_date)
+        w_Payment_created_at(m, f_created_at)
+        w_Payment_reference(m, s.reference)
+        w_Payment_notes(m, s.notes)
         if not d.keys() <= k_Payment:
-            keep_extra(m, {k: x for k, x in d.items() if k not in k_Payment})
+            put_extra(m, {k: x for k, x in d.items() if k not in k_Payment})
         return m
 
     k_Invoice = frozenset(
@@ -1099,6 +1189,38 @@ def build(
             "sent_at",
         ]
     )
+    w_Invoice_id = Invoice.__dict__["id"].__set__
+    w_Invoice_invoice_number = Invoice.__dict__["invoice_number"].__set__
+    w_Invoice_invoice_date = Invoice.__dict__["invoice_date"].__set__
+    w_Invoice_due_date = Invoice.__dict__["due_date"].__set__
+    w_Invoice_customer_id = Invoice.__dict__["customer_id"].__set__
+    w_Invoice_customer_name = Invoice.__dict__["customer_name"].__set__
+    w_Invoice_place_of_supply = Invoice.__dict__["place_of_supply"].__set__
+    w_Invoice_supply_type = Invoice.__dict__["supply_type"].__set__
+    w_Invoice_status = Invoice.__dict__["status"].__set__
+    w_Invoice_line_items = Invoice.__dict__["line_items"].__set__
+    w_Invoice_subtotal = Invoice.__dict__["subtotal"].__set__
+    w_Invoice_discount_total = Invoice.__dict__["discount_total"].__set__
+    w_Invoice_taxable_total = Invoice.__dict__["taxable_total"].__set__
+    w_Invoice_cgst_total = Invoice.__dict__["cgst_total"].__set__
+    w_Invoice_sgst_total = Invoice.__dict__["sgst_total"].__set__
+    w_Invoice_igst_total = Invoice.__dict__["igst_total"].__set__
+    w_Invoice_tax_total = Invoice.__dict__["tax_total"].__set__
+    w_Invoice_round_off = Invoice.__dict__["round_off"].__set__
+    w_Invoice_total = Invoice.__dict__["total"].__set__
+    w_Invoice_amount_paid = Invoice.__dict__["amount_paid"].__set__
+    w_Invoice_balance_due = Invoice.__dict__["balance_due"].__set__
+    w_Invoice_payments = Invoice.__dict__["payments"].__set__
+    w_Invoice_created_at = Invoice.__dict__["created_at"].__set__
+    w_Invoice_updated_at = Invoice.__dict__["updated_at"].__set__
+    w_Invoice_customer_gstin = Invoice.__dict__["customer_gstin"].__set__
+    w_Invoice_billing_address = Invoice.__dict__["billing_address"].__set__
+    w_Invoice_notes = Invoice.__dict__["notes"].__set__
+    w_Invoice_terms = Invoice.__dict__["terms"].__set__
+    w_Invoice_reverse_charge = Invoice.__dict__["reverse_charge"].__set__
+    w_Invoice_cess_total = Invoice.__dict__["cess_total"].__set__
+    w_Invoice_quote_id = Invoice.__dict__["quote_id"].__set__
+    w_Invoice_sent_at = Invoice.__dict__["sent_at"].__set__
 
     def _c_Invoice(s: Any, d: Any) -> Invoice:
         v = s.invoice_date
@@ -1133,45 +1255,47 @@ def build(
         if v is not None:
             v = datetime_(v, datetime)
         f_sent_at = v
-        m = Invoice(
-            id=s.id,
-            invoice_number=s.invoice_number,
-            invoice_date=f_invoice_date,
-            due_date=f_due_date,
-            customer_id=s.customer_id,
-            customer_name=s.customer_name,
-            place_of_supply=s.place_of_supply,
-            supply_type=f_supply_type,
-            status=f_status,
-            line_items=f_line_items,
-            subtotal=s.subtotal,
-            discount_total=s.discount_total,
-            taxable_total=s.taxable_total,
-            cgst_total=s.cgst_total,
-            sgst_total=s.sgst_total,
-            igst_total=s.igst_total,
-            tax_total=s.tax_total,
-            round_off=s.round_off,
-            total=s.total,
-            amount_paid=s.amount_paid,
-            balance_due=s.balance_due,
-            payments=f_payments,
-            created_at=f_created_at,
-            updated_at=f_updated_at,
-            customer_gstin=s.customer_gstin,
-            billing_address=f_billing_address,
-            notes=s.notes,
-            terms=s.terms,
-            reverse_charge=s.reverse_charge,
-            cess_total=s.cess_total,
-            quote_id=s.quote_id,
-            sent_at=f_sent_at,
-        )
+        m = new(Invoice)
+        w_Invoice_id(m, s.id)
+        w_Invoice_invoice_number(m, s.invoice_number)
+        w_Invoice_invoice_date(m, f_invoice_date)
+        w_Invoice_due_date(m, f_due_date)
+        w_Invoice_customer_id(m, s.customer_id)
+        w_Invoice_customer_name(m, s.customer_name)
+        w_Invoice_place_of_supply(m, s.place_of_supply)
+        w_Invoice_supply_type(m, f_supply_type)
+        w_Invoice_status(m, f_status)
+        w_Invoice_line_items(m, f_line_items)
+        w_Invoice_subtotal(m, s.subtotal)
+        w_Invoice_discount_total(m, s.discount_total)
+        w_Invoice_taxable_total(m, s.taxable_total)
+        w_Invoice_cgst_total(m, s.cgst_total)
+        w_Invoice_sgst_total(m, s.sgst_total)
+        w_Invoice_igst_total(m, s.igst_total)
+        w_Invoice_tax_total(m, s.tax_total)
+        w_Invoice_round_off(m, s.round_off)
+        w_Invoice_total(m, s.total)
+        w_Invoice_amount_paid(m, s.amount_paid)
+        w_Invoice_balance_due(m, s.balance_due)
+        w_Invoice_payments(m, f_payments)
+        w_Invoice_created_at(m, f_created_at)
+        w_Invoice_updated_at(m, f_updated_at)
+        w_Invoice_customer_gstin(m, s.customer_gstin)
+        w_Invoice_billing_address(m, f_billing_address)
+        w_Invoice_notes(m, s.notes)
+        w_Invoice_terms(m, s.terms)
+        w_Invoice_reverse_charge(m, s.reverse_charge)
+        w_Invoice_cess_total(m, s.cess_total)
+        w_Invoice_quote_id(m, s.quote_id)
+        w_Invoice_sent_at(m, f_sent_at)
         if not d.keys() <= k_Invoice:
-            keep_extra(m, {k: x for k, x in d.items() if k not in k_Invoice})
+            put_extra(m, {k: x for k, x in d.items() if k not in k_Invoice})
         return m
 
     k_InvoiceBulkAction = frozenset(["action", "ids", "status"])
+    w_InvoiceBulkAction_action = InvoiceBulkAction.__dict__["action"].__set__
+    w_InvoiceBulkAction_ids = InvoiceBulkAction.__dict__["ids"].__set__
+    w_InvoiceBulkAction_status = InvoiceBulkAction.__dict__["status"].__set__
 
     def _c_InvoiceBulkAction(s: Any, d: Any) -> InvoiceBulkAction:
         v = s.action
@@ -1181,13 +1305,12 @@ def build(
         if v is not None:
             v = e_InvoiceStatus(v, InvoiceStatus)
         f_status = v
-        m = InvoiceBulkAction(
-            action=f_action,
-            ids=s.ids,
-            status=f_status,
-        )
+        m = new(InvoiceBulkAction)
+        w_InvoiceBulkAction_action(m, f_action)
+        w_InvoiceBulkAction_ids(m, s.ids)
+        w_InvoiceBulkAction_status(m, f_status)
         if not d.keys() <= k_InvoiceBulkAction:
-            keep_extra(m, {k: x for k, x in d.items() if k not in k_InvoiceBulkAction})
+            put_extra(m, {k: x for k, x in d.items() if k not in k_InvoiceBulkAction})
         return m
 
     k_LineItemCreate = frozenset(
@@ -1205,26 +1328,36 @@ def build(
             "cess_rate",
         ]
     )
+    w_LineItemCreate_item_type = LineItemCreate.__dict__["item_type"].__set__
+    w_LineItemCreate_description = LineItemCreate.__dict__["description"].__set__
+    w_LineItemCreate_quantity = LineItemCreate.__dict__["quantity"].__set__
+    w_LineItemCreate_rate = LineItemCreate.__dict__["rate"].__set__
+    w_LineItemCreate_gst_rate = LineItemCreate.__dict__["gst_rate"].__set__
+    w_LineItemCreate_product_id = LineItemCreate.__dict__["product_id"].__set__
+    w_LineItemCreate_service_id = LineItemCreate.__dict__["service_id"].__set__
+    w_LineItemCreate_hsn_sac = LineItemCreate.__dict__["hsn_sac"].__set__
+    w_LineItemCreate_unit = LineItemCreate.__dict__["unit"].__set__
+    w_LineItemCreate_discount = LineItemCreate.__dict__["discount"].__set__
+    w_LineItemCreate_cess_rate = LineItemCreate.__dict__["cess_rate"].__set__
 
     def _c_LineItemCreate(s: Any, d: Any) -> LineItemCreate:
         v = s.item_type
         v = e_ItemType(v, ItemType)
         f_item_type = v
-        m = LineItemCreate(
-            item_type=f_item_type,
-            description=s.description,
-            quantity=s.quantity,
-            rate=s.rate,
-            gst_rate=s.gst_rate,
-            product_id=s.product_id,
-            service_id=s.service_id,
-            hsn_sac=s.hsn_sac,
-            unit=s.unit,
-            discount=s.discount,
-            cess_rate=s.cess_rate,
-        )
+        m = new(LineItemCreate)
+        w_LineItemCreate_item_type(m, f_item_type)
+        w_LineItemCreate_description(m, s.description)
+        w_LineItemCreate_quantity(m, s.quantity)
+        w_LineItemCreate_rate(m, s.rate)
+        w_LineItemCreate_gst_rate(m, s.gst_rate)
+        w_LineItemCreate_product_id(m, s.product_id)
+        w_LineItemCreate_service_id(m, s.service_id)
+        w_LineItemCreate_hsn_sac(m, s.hsn_sac)
+        w_LineItemCreate_unit(m, s.unit)
+        w_LineItemCreate_discount(m, s.discount)
+        w_LineItemCreate_cess_rate(m, s.cess_rate)
         if not d.keys() <= k_LineItemCreate:
-            keep_extra(m, {k: x for k, x in d.items() if k not in k_LineItemCreate})
+            put_extra(m, {k: x for k, x in d.items() if k not in k_LineItemCreate})
         return m
 
     k_InvoiceCreate = frozenset(
@@ -1240,6 +1373,15 @@ def build(
             "reverse_charge",
         ]
     )
+    w_InvoiceCreate_customer_id = InvoiceCreate.__dict__["customer_id"].__set__
+    w_InvoiceCreate_invoice_date = InvoiceCreate.__dict__["invoice_date"].__set__
+    w_InvoiceCreate_line_items = InvoiceCreate.__dict__["line_items"].__set__
+    w_InvoiceCreate_invoice_number = InvoiceCreate.__dict__["invoice_number"].__set__
+    w_InvoiceCreate_due_date = InvoiceCreate.__dict__["due_date"].__set__
+    w_InvoiceCreate_place_of_supply = InvoiceCreate.__dict__["place_of_supply"].__set__
+    w_InvoiceCreate_notes = InvoiceCreate.__dict__["notes"].__set__
+    w_InvoiceCreate_terms = InvoiceCreate.__dict__["terms"].__set__
+    w_InvoiceCreate_reverse_charge = InvoiceCreate.__dict__["reverse_charge"].__set__
 
     def _c_InvoiceCreate(s: Any, d: Any) -> InvoiceCreate:
         v = s.invoice_date
@@ -1252,22 +1394,23 @@ def build(
         if v is not None:
             v = date_(v, date)
         f_due_date = v
-        m = InvoiceCreate(
-            customer_id=s.customer_id,
-            invoice_date=f_invoice_date,
-            line_items=f_line_items,
-            invoice_number=s.invoice_number,
-            due_date=f_due_date,
-            place_of_supply=s.place_of_supply,
-            notes=s.notes,
-            terms=s.terms,
-            reverse_charge=s.reverse_charge,
-        )
+        m = new(InvoiceCreate)
+        w_InvoiceCreate_customer_id(m, s.customer_id)
+        w_InvoiceCreate_invoice_date(m, f_invoice_date)
+        w_InvoiceCreate_line_items(m, f_line_items)
+        w_InvoiceCreate_invoice_number(m, s.invoice_number)
+        w_InvoiceCreate_due_date(m, f_due_date)
+        w_InvoiceCreate_place_of_supply(m, s.place_of_supply)
+        w_InvoiceCreate_notes(m, s.notes)
+        w_InvoiceCreate_terms(m, s.terms)
+        w_InvoiceCreate_reverse_charge(m, s.reverse_charge)
         if not d.keys() <= k_InvoiceCreate:
-            keep_extra(m, {k: x for k, x in d.items() if k not in k_InvoiceCreate})
+            put_extra(m, {k: x for k, x in d.items() if k not in k_InvoiceCreate})
         return m
 
     k_InvoiceList = frozenset(["data", "pagination"])
+    w_InvoiceList_data = InvoiceList.__dict__["data"].__set__
+    w_InvoiceList_pagination = InvoiceList.__dict__["pagination"].__set__
 
     def _c_InvoiceList(s: Any, d: Any) -> InvoiceList:
         v = s.data
@@ -1276,28 +1419,29 @@ def build(
         v = s.pagination
         v = _c_Pagination(v, d["pagination"])
         f_pagination = v
-        m = InvoiceList(
-            data=f_data,
-            pagination=f_pagination,
-        )
+        m = new(InvoiceList)
+        w_InvoiceList_data(m, f_data)
+        w_InvoiceList_pagination(m, f_pagination)
         if not d.keys() <= k_InvoiceList:
-            keep_extra(m, {k: x for k, x in d.items() if k not in k_InvoiceList})
+            put_extra(m, {k: x for k, x in d.items() if k not in k_InvoiceList})
         return m
 
     k_InvoiceUpdate = frozenset(["status", "notes", "terms"])
+    w_InvoiceUpdate_status = InvoiceUpdate.__dict__["status"].__set__
+    w_InvoiceUpdate_notes = InvoiceUpdate.__dict__["notes"].__set__
+    w_InvoiceUpdate_terms = InvoiceUpdate.__dict__["terms"].__set__
 
     def _c_InvoiceUpdate(s: Any, d: Any) -> InvoiceUpdate:
         v = s.status
         if v is not None:
             v = e_InvoiceStatus(v, InvoiceStatus)
         f_status = v
-        m = InvoiceUpdate(
-            status=f_status,
-            notes=s.notes,
-            terms=s.terms,
-        )
+        m = new(InvoiceUpdate)
+        w_InvoiceUpdate_status(m, f_status)
+        w_InvoiceUpdate_notes(m, s.notes)
+        w_InvoiceUpdate_terms(m, s.terms)
         if not d.keys() <= k_InvoiceUpdate:
-            keep_extra(m, {k: x for k, x in d.items() if k not in k_InvoiceUpdate})
+            put_extra(m, {k: x for k, x in d.items() if k not in k_InvoiceUpdate})
         return m
 
     k_Organization = frozenset(
@@ -1320,6 +1464,22 @@ def build(
             "logo_url",
         ]
     )
+    w_Organization_id = Organization.__dict__["id"].__set__
+    w_Organization_name = Organization.__dict__["name"].__set__
+    w_Organization_state_code = Organization.__dict__["state_code"].__set__
+    w_Organization_address = Organization.__dict__["address"].__set__
+    w_Organization_invoice_prefix = Organization.__dict__["invoice_prefix"].__set__
+    w_Organization_quote_prefix = Organization.__dict__["quote_prefix"].__set__
+    w_Organization_created_at = Organization.__dict__["created_at"].__set__
+    w_Organization_updated_at = Organization.__dict__["updated_at"].__set__
+    w_Organization_legal_name = Organization.__dict__["legal_name"].__set__
+    w_Organization_gstin = Organization.__dict__["gstin"].__set__
+    w_Organization_pan = Organization.__dict__["pan"].__set__
+    w_Organization_email = Organization.__dict__["email"].__set__
+    w_Organization_phone = Organization.__dict__["phone"].__set__
+    w_Organization_website = Organization.__dict__["website"].__set__
+    w_Organization_bank_details = Organization.__dict__["bank_details"].__set__
+    w_Organization_logo_url = Organization.__dict__["logo_url"].__set__
 
     def _c_Organization(s: Any, d: Any) -> Organization:
         v = s.address
@@ -1335,29 +1495,30 @@ def build(
         if v is not None:
             v = _c_BankDetails(v, d["bank_details"])
         f_bank_details = v
-        m = Organization(
-            id=s.id,
-            name=s.name,
-            state_code=s.state_code,
-            address=f_address,
-            invoice_prefix=s.invoice_prefix,
-            quote_prefix=s.quote_prefix,
-            created_at=f_created_at,
-            updated_at=f_updated_at,
-            legal_name=s.legal_name,
-            gstin=s.gstin,
-            pan=s.pan,
-            email=s.email,
-            phone=s.phone,
-            website=s.website,
-            bank_details=f_bank_details,
-            logo_url=s.logo_url,
-        )
+        m = new(Organization)
+        w_Organization_id(m, s.id)
+        w_Organization_name(m, s.name)
+        w_Organization_state_code(m, s.state_code)
+        w_Organization_address(m, f_address)
+        w_Organization_invoice_prefix(m, s.invoice_prefix)
+        w_Organization_quote_prefix(m, s.quote_prefix)
+        w_Organization_created_at(m, f_created_at)
+        w_Organization_updated_at(m, f_updated_at)
+        w_Organization_legal_name(m, s.legal_name)
+        w_Organization_gstin(m, s.gstin)
+        w_Organization_pan(m, s.pan)
+        w_Organization_email(m, s.email)
+        w_Organization_phone(m, s.phone)
+        w_Organization_website(m, s.website)
+        w_Organization_bank_details(m, f_bank_details)
+        w_Organization_logo_url(m, s.logo_url)
         if not d.keys() <= k_Organization:
-            keep_extra(m, {k: x for k, x in d.items() if k not in k_Organization})
+            put_extra(m, {k: x for k, x in d.items() if k not in k_Organization})
         return m
 
     k_OrganizationList = frozenset(["data", "pagination"])
+    w_OrganizationList_data = OrganizationList.__dict__["data"].__set__
+    w_OrganizationList_pagination = OrganizationList.__dict__["pagination"].__set__
 
     def _c_OrganizationList(s: Any, d: Any) -> OrganizationList:
         v = s.data
@@ -1366,12 +1527,11 @@ def build(
         v = s.pagination
         v = _c_Pagination(v, d["pagination"])
         f_pagination = v
-        m = OrganizationList(
-            data=f_data,
-            pagination=f_pagination,
-        )
+        m = new(OrganizationList)
+        w_OrganizationList_data(m, f_data)
+        w_OrganizationList_pagination(m, f_pagination)
         if not d.keys() <= k_OrganizationList:
-            keep_extra(m, {k: x for k, x in d.items() if k not in k_OrganizationList})
+            put_extra(m, {k: x for k, x in d.items() if k not in k_OrganizationList})
         return m
 
     k_OrganizationUpdate = frozenset(
@@ -1390,6 +1550,18 @@ def build(
             "logo_url",
         ]
     )
+    w_OrganizationUpdate_name = OrganizationUpdate.__dict__["name"].__set__
+    w_OrganizationUpdate_legal_name = OrganizationUpdate.__dict__["legal_name"].__set__
+    w_OrganizationUpdate_gstin = OrganizationUpdate.__dict__["gstin"].__set__
+    w_OrganizationUpdate_pan = OrganizationUpdate.__dict__["pan"].__set__
+    w_OrganizationUpdate_address = OrganizationUpdate.__dict__["address"].__set__
+    w_OrganizationUpdate_email = OrganizationUpdate.__dict__["email"].__set__
+    w_OrganizationUpdate_phone = OrganizationUpdate.__dict__["phone"].__set__
+    w_OrganizationUpdate_website = OrganizationUpdate.__dict__["website"].__set__
+    w_OrganizationUpdate_bank_details = OrganizationUpdate.__dict__["bank_details"].__set__
+    w_OrganizationUpdate_invoice_prefix = OrganizationUpdate.__dict__["invoice_prefix"].__set__
+    w_OrganizationUpdate_quote_prefix = OrganizationUpdate.__dict__["quote_prefix"].__set__
+    w_OrganizationUpdate_logo_url = OrganizationUpdate.__dict__["logo_url"].__set__
 
     def _c_OrganizationUpdate(s: Any, d: Any) -> OrganizationUpdate:
         v = s.address
@@ -1400,25 +1572,29 @@ def build(
         if v is not None:
             v = _c_BankDetails(v, d["bank_details"])
         f_bank_details = v
-        m = OrganizationUpdate(
-            name=s.name,
-            legal_name=s.legal_name,
-            gstin=s.gstin,
-            pan=s.pan,
-            address=f_address,
-            email=s.email,
-            phone=s.phone,
-            website=s.website,
-            bank_details=f_bank_details,
-            invoice_prefix=s.invoice_prefix,
-            quote_prefix=s.quote_prefix,
-            logo_url=s.logo_url,
-        )
+        m = new(OrganizationUpdate)
+        w_OrganizationUpdate_name(m, s.name)
+        w_OrganizationUpdate_legal_name(m, s.legal_name)
+        w_OrganizationUpdate_gstin(m, s.gstin)
+        w_OrganizationUpdate_pan(m, s.pan)
+        w_OrganizationUpdate_address(m, f_address)
+        w_OrganizationUpdate_email(m, s.email)
+        w_OrganizationUpdate_phone(m, s.phone)
+        w_OrganizationUpdate_website(m, s.website)
+        w_OrganizationUpdate_bank_details(m, f_bank_details)
+        w_OrganizationUpdate_invoice_prefix(m, s.invoice_prefix)
+        w_OrganizationUpdate_quote_prefix(m, s.quote_prefix)
+        w_OrganizationUpdate_logo_url(m, s.logo_url)
         if not d.keys() <= k_OrganizationUpdate:
-            keep_extra(m, {k: x for k, x in d.items() if k not in k_OrganizationUpdate})
+            put_extra(m, {k: x for k, x in d.items() if k not in k_OrganizationUpdate})
         return m
 
     k_PaymentCreate = frozenset(["amount", "payment_method", "payment_date", "reference", "notes"])
+    w_PaymentCreate_amount = PaymentCreate.__dict__["amount"].__set__
+    w_PaymentCreate_payment_method = PaymentCreate.__dict__["payment_method"].__set__
+    w_PaymentCreate_payment_date = PaymentCreate.__dict__["payment_date"].__set__
+    w_PaymentCreate_reference = PaymentCreate.__dict__["reference"].__set__
+    w_PaymentCreate_notes = PaymentCreate.__dict__["notes"].__set__
 
     def _c_PaymentCreate(s: Any, d: Any) -> PaymentCreate:
         v = s.payment_method
@@ -1428,18 +1604,19 @@ def build(
         if v is not None:
             v = date_(v, date)
         f_payment_date = v
-        m = PaymentCreate(
-            amount=s.amount,
-            payment_method=f_payment_method,
-            payment_date=f_payment_date,
-            reference=s.reference,
-            notes=s.notes,
-        )
+        m = new(PaymentCreate)
+        w_PaymentCreate_amount(m, s.amount)
+        w_PaymentCreate_payment_method(m, f_payment_method)
+        w_PaymentCreate_payment_date(m, f_payment_date)
+        w_PaymentCreate_reference(m, s.reference)
+        w_PaymentCreate_notes(m, s.notes)
         if not d.keys() <= k_PaymentCreate:
-            keep_extra(m, {k: x for k, x in d.items() if k not in k_PaymentCreate})
+            put_extra(m, {k: x for k, x in d.items() if k not in k_PaymentCreate})
         return m
 
     k_PaymentRecorded = frozenset(["payment", "invoice"])
+    w_PaymentRecorded_payment = PaymentRecorded.__dict__["payment"].__set__
+    w_PaymentRecorded_invoice = PaymentRecorded.__dict__["invoice"].__set__
 
     def _c_PaymentRecorded(s: Any, d: Any) -> PaymentRecorded:
         v = s.payment
@@ -1448,12 +1625,11 @@ def build(
         v = s.invoice
         v = _c_Invoice(v, d["invoice"])
         f_invoice = v
-        m = PaymentRecorded(
-            payment=f_payment,
-            invoice=f_invoice,
-        )
+        m = new(PaymentRecorded)
+        w_PaymentRecorded_payment(m, f_payment)
+        w_PaymentRecorded_invoice(m, f_invoice)
         if not d.keys() <= k_PaymentRecorded:
-            keep_extra(m, {k: x for k, x in d.items() if k not in k_PaymentRecorded})
+            put_extra(m, {k: x for k, x in d.items() if k not in k_PaymentRecorded})
         return m
 
     k_Product = frozenset(
@@ -1473,6 +1649,19 @@ def build(
             "low_stock_threshold",
         ]
     )
+    w_Product_id = Product.__dict__["id"].__set__
+    w_Product_name = Product.__dict__["name"].__set__
+    w_Product_hsn_code = Product.__dict__["hsn_code"].__set__
+    w_Product_unit = Product.__dict__["unit"].__set__
+    w_Product_sale_price = Product.__dict__["sale_price"].__set__
+    w_Product_gst_rate = Product.__dict__["gst_rate"].__set__
+    w_Product_track_inventory = Product.__dict__["track_inventory"].__set__
+    w_Product_stock_quantity = Product.__dict__["stock_quantity"].__set__
+    w_Product_created_at = Product.__dict__["created_at"].__set__
+    w_Product_updated_at = Product.__dict__["updated_at"].__set__
+    w_Product_sku = Product.__dict__["sku"].__set__
+    w_Product_description = Product.__dict__["description"].__set__
+    w_Product_low_stock_threshold = Product.__dict__["low_stock_threshold"].__set__
 
     def _c_Product(s: Any, d: Any) -> Product:
         v = s.created_at
@@ -1481,23 +1670,22 @@ def build(
         v = s.updated_at
         v = datetime_(v, datetime)
         f_updated_at = v
-        m = Product(
-            id=s.id,
-            name=s.name,
-            hsn_code=s.hsn_code,
-            unit=s.unit,
-            sale_price=s.sale_price,
-            gst_rate=s.gst_rate,
-            track_inventory=s.track_inventory,
-            stock_quantity=s.stock_quantity,
-            created_at=f_created_at,
-            updated_at=f_updated_at,
-            sku=s.sku,
-            description=s.description,
-            low_stock_threshold=s.low_stock_threshold,
-        )
+        m = new(Product)
+        w_Product_id(m, s.id)
+        w_Product_name(m, s.name)
+        w_Product_hsn_code(m, s.hsn_code)
+        w_Product_unit(m, s.unit)
+        w_Product_sale_price(m, s.sale_price)
+        w_Product_gst_rate(m, s.gst_rate)
+        w_Product_track_inventory(m, s.track_inventory)
+        w_Product_stock_quantity(m, s.stock_quantity)
+        w_Product_created_at(m, f_created_at)
+        w_Product_updated_at(m, f_updated_at)
+        w_Product_sku(m, s.sku)
+        w_Product_description(m, s.description)
+        w_Product_low_stock_threshold(m, s.low_stock_threshold)
         if not d.keys() <= k_Product:
-            keep_extra(m, {k: x for k, x in d.items() if k not in k_Product})
+            put_extra(m, {k: x for k, x in d.items() if k not in k_Product})
         return m
 
     k_ProductCreate = frozenset(
@@ -1514,25 +1702,36 @@ def build(
             "low_stock_threshold",
         ]
     )
+    w_ProductCreate_name = ProductCreate.__dict__["name"].__set__
+    w_ProductCreate_hsn_code = ProductCreate.__dict__["hsn_code"].__set__
+    w_ProductCreate_unit = ProductCreate.__dict__["unit"].__set__
+    w_ProductCreate_sale_price = ProductCreate.__dict__["sale_price"].__set__
+    w_ProductCreate_gst_rate = ProductCreate.__dict__["gst_rate"].__set__
+    w_ProductCreate_sku = ProductCreate.__dict__["sku"].__set__
+    w_ProductCreate_description = ProductCreate.__dict__["description"].__set__
+    w_ProductCreate_track_inventory = ProductCreate.__dict__["track_inventory"].__set__
+    w_ProductCreate_stock_quantity = ProductCreate.__dict__["stock_quantity"].__set__
+    w_ProductCreate_low_stock_threshold = ProductCreate.__dict__["low_stock_threshold"].__set__
 
     def _c_ProductCreate(s: Any, d: Any) -> ProductCreate:
-        m = ProductCreate(
-            name=s.name,
-            hsn_code=s.hsn_code,
-            unit=s.unit,
-            sale_price=s.sale_price,
-            gst_rate=s.gst_rate,
-            sku=s.sku,
-            description=s.description,
-            track_inventory=s.track_inventory,
-            stock_quantity=s.stock_quantity,
-            low_stock_threshold=s.low_stock_threshold,
-        )
+        m = new(ProductCreate)
+        w_ProductCreate_name(m, s.name)
+        w_ProductCreate_hsn_code(m, s.hsn_code)
+        w_ProductCreate_unit(m, s.unit)
+        w_ProductCreate_sale_price(m, s.sale_price)
+        w_ProductCreate_gst_rate(m, s.gst_rate)
+        w_ProductCreate_sku(m, s.sku)
+        w_ProductCreate_description(m, s.description)
+        w_ProductCreate_track_inventory(m, s.track_inventory)
+        w_ProductCreate_stock_quantity(m, s.stock_quantity)
+        w_ProductCreate_low_stock_threshold(m, s.low_stock_threshold)
         if not d.keys() <= k_ProductCreate:
-            keep_extra(m, {k: x for k, x in d.items() if k not in k_ProductCreate})
+            put_extra(m, {k: x for k, x in d.items() if k not in k_ProductCreate})
         return m
 
     k_ProductList = frozenset(["data", "pagination"])
+    w_ProductList_data = ProductList.__dict__["data"].__set__
+    w_ProductList_pagination = ProductList.__dict__["pagination"].__set__
 
     def _c_ProductList(s: Any, d: Any) -> ProductList:
         v = s.data
@@ -1541,12 +1740,11 @@ def build(
         v = s.pagination
         v = _c_Pagination(v, d["pagination"])
         f_pagination = v
-        m = ProductList(
-            data=f_data,
-            pagination=f_pagination,
-        )
+        m = new(ProductList)
+        w_ProductList_data(m, f_data)
+        w_ProductList_pagination(m, f_pagination)
         if not d.keys() <= k_ProductList:
-            keep_extra(m, {k: x for k, x in d.items() if k not in k_ProductList})
+            put_extra(m, {k: x for k, x in d.items() if k not in k_ProductList})
         return m
 
     k_ProductUpdate = frozenset(
@@ -1563,22 +1761,31 @@ def build(
             "low_stock_threshold",
         ]
     )
+    w_ProductUpdate_name = ProductUpdate.__dict__["name"].__set__
+    w_ProductUpdate_sku = ProductUpdate.__dict__["sku"].__set__
+    w_ProductUpdate_description = ProductUpdate.__dict__["description"].__set__
+    w_ProductUpdate_hsn_code = ProductUpdate.__dict__["hsn_code"].__set__
+    w_ProductUpdate_unit = ProductUpdate.__dict__["unit"].__set__
+    w_ProductUpdate_sale_price = ProductUpdate.__dict__["sale_price"].__set__
+    w_ProductUpdate_gst_rate = ProductUpdate.__dict__["gst_rate"].__set__
+    w_ProductUpdate_track_inventory = ProductUpdate.__dict__["track_inventory"].__set__
+    w_ProductUpdate_stock_quantity = ProductUpdate.__dict__["stock_quantity"].__set__
+    w_ProductUpdate_low_stock_threshold = ProductUpdate.__dict__["low_stock_threshold"].__set__
 
     def _c_ProductUpdate(s: Any, d: Any) -> ProductUpdate:
-        m = ProductUpdate(
-            name=s.name,
-            sku=s.sku,
-            description=s.description,
-            hsn_code=s.hsn_code,
-            unit=s.unit,
-            sale_price=s.sale_price,
-            gst_rate=s.gst_rate,
-            track_inventory=s.track_inventory,
-            stock_quantity=s.stock_quantity,
-            low_stock_threshold=s.low_stock_threshold,
-        )
+        m = new(ProductUpdate)
+        w_ProductUpdate_name(m, s.name)
+        w_ProductUpdate_sku(m, s.sku)
+        w_ProductUpdate_description(m, s.description)
+        w_ProductUpdate_hsn_code(m, s.hsn_code)
+        w_ProductUpdate_unit(m, s.unit)
+        w_ProductUpdate_sale_price(m, s.sale_price)
+        w_ProductUpdate_gst_rate(m, s.gst_rate)
+        w_ProductUpdate_track_inventory(m, s.track_inventory)
+        w_ProductUpdate_stock_quantity(m, s.stock_quantity)
+        w_ProductUpdate_low_stock_threshold(m, s.low_stock_threshold)
         if not d.keys() <= k_ProductUpdate:
-            keep_extra(m, {k: x for k, x in d.items() if k not in k_ProductUpdate})
+            put_extra(m, {k: x for k, x in d.items() if k not in k_ProductUpdate})
         return m
 
     k_Quote = frozenset(
@@ -1613,6 +1820,34 @@ def build(
             "sent_at",
         ]
     )
+    w_Quote_id = Quote.__dict__["id"].__set__
+    w_Quote_quote_number = Quote.__dict__["quote_number"].__set__
+    w_Quote_quote_date = Quote.__dict__["quote_date"].__set__
+    w_Quote_expiry_date = Quote.__dict__["expiry_date"].__set__
+    w_Quote_customer_id = Quote.__dict__["customer_id"].__set__
+    w_Quote_customer_name = Quote.__dict__["customer_name"].__set__
+    w_Quote_place_of_supply = Quote.__dict__["place_of_supply"].__set__
+    w_Quote_supply_type = Quote.__dict__["supply_type"].__set__
+    w_Quote_status = Quote.__dict__["status"].__set__
+    w_Quote_line_items = Quote.__dict__["line_items"].__set__
+    w_Quote_subtotal = Quote.__dict__["subtotal"].__set__
+    w_Quote_discount_total = Quote.__dict__["discount_total"].__set__
+    w_Quote_taxable_total = Quote.__dict__["taxable_total"].__set__
+    w_Quote_cgst_total = Quote.__dict__["cgst_total"].__set__
+    w_Quote_sgst_total = Quote.__dict__["sgst_total"].__set__
+    w_Quote_igst_total = Quote.__dict__["igst_total"].__set__
+    w_Quote_tax_total = Quote.__dict__["tax_total"].__set__
+    w_Quote_round_off = Quote.__dict__["round_off"].__set__
+    w_Quote_total = Quote.__dict__["total"].__set__
+    w_Quote_created_at = Quote.__dict__["created_at"].__set__
+    w_Quote_updated_at = Quote.__dict__["updated_at"].__set__
+    w_Quote_customer_gstin = Quote.__dict__["customer_gstin"].__set__
+    w_Quote_billing_address = Quote.__dict__["billing_address"].__set__
+    w_Quote_notes = Quote.__dict__["notes"].__set__
+    w_Quote_terms = Quote.__dict__["terms"].__set__
+    w_Quote_cess_total = Quote.__dict__["cess_total"].__set__
+    w_Quote_converted_invoice_id = Quote.__dict__["converted_invoice_id"].__set__
+    w_Quote_sent_at = Quote.__dict__["sent_at"].__set__
 
     def _c_Quote(s: Any, d: Any) -> Quote:
         v = s.quote_date
@@ -1644,38 +1879,37 @@ def build(
         if v is not None:
             v = datetime_(v, datetime)
         f_sent_at = v
-        m = Quote(
-            id=s.id,
-            quote_number=s.quote_number,
-            quote_date=f_quote_date,
-            expiry_date=f_expiry_date,
-            customer_id=s.customer_id,
-            customer_name=s.customer_name,
-            place_of_supply=s.place_of_supply,
-            supply_type=f_supply_type,
-            status=f_status,
-            line_items=f_line_items,
-            subtotal=s.subtotal,
-            discount_total=s.discount_total,
-            taxable_total=s.taxable_total,
-            cgst_total=s.cgst_total,
-            sgst_total=s.sgst_total,
-            igst_total=s.igst_total,
-            tax_total=s.tax_total,
-            round_off=s.round_off,
-            total=s.total,
-            created_at=f_created_at,
-            updated_at=f_updated_at,
-            customer_gstin=s.customer_gstin,
-            billing_address=f_billing_address,
-            notes=s.notes,
-            terms=s.terms,
-            cess_total=s.cess_total,
-            converted_invoice_id=s.converted_invoice_id,
-            sent_at=f_sent_at,
-        )
+        m = new(Quote)
+        w_Quote_id(m, s.id)
+        w_Quote_quote_number(m, s.quote_number)
+        w_Quote_quote_date(m, f_quote_date)
+        w_Quote_expiry_date(m, f_expiry_date)
+        w_Quote_customer_id(m, s.customer_id)
+        w_Quote_customer_name(m, s.customer_name)
+        w_Quote_place_of_supply(m, s.place_of_supply)
+        w_Quote_supply_type(m, f_supply_type)
+        w_Quote_status(m, f_status)
+        w_Quote_line_items(m, f_line_items)
+        w_Quote_subtotal(m, s.subtotal)
+        w_Quote_discount_total(m, s.discount_total)
+        w_Quote_taxable_total(m, s.taxable_total)
+        w_Quote_cgst_total(m, s.cgst_total)
+        w_Quote_sgst_total(m, s.sgst_total)
+        w_Quote_igst_total(m, s.igst_total)
+        w_Quote_tax_total(m, s.tax_total)
+        w_Quote_round_off(m, s.round_off)
+        w_Quote_total(m, s.total)
+        w_Quote_created_at(m, f_created_at)
+        w_Quote_updated_at(m, f_updated_at)
+        w_Quote_customer_gstin(m, s.customer_gstin)
+        w_Quote_billing_address(m, f_billing_address)
+        w_Quote_notes(m, s.notes)
+        w_Quote_terms(m, s.terms)
+        w_Quote_cess_total(m, s.cess_total)
+        w_Quote_converted_invoice_id(m, s.converted_invoice_id)
+        w_Quote_sent_at(m, f_sent_at)
         if not d.keys() <= k_Quote:
-            keep_extra(m, {k: x for k, x in d.items() if k not in k_Quote})
+            put_extra(m, {k: x for k, x in d.items() if k not in k_Quote})
         return m
 
     k_QuoteCreate = frozenset(
@@ -1690,6 +1924,14 @@ def build(
             "terms",
         ]
     )
+    w_QuoteCreate_customer_id = QuoteCreate.__dict__["customer_id"].__set__
+    w_QuoteCreate_quote_date = QuoteCreate.__dict__["quote_date"].__set__
+    w_QuoteCreate_line_items = QuoteCreate.__dict__["line_items"].__set__
+    w_QuoteCreate_quote_number = QuoteCreate.__dict__["quote_number"].__set__
+    w_QuoteCreate_expiry_date = QuoteCreate.__dict__["expiry_date"].__set__
+    w_QuoteCreate_place_of_supply = QuoteCreate.__dict__["place_of_supply"].__set__
+    w_QuoteCreate_notes = QuoteCreate.__dict__["notes"].__set__
+    w_QuoteCreate_terms = QuoteCreate.__dict__["terms"].__set__
 
     def _c_QuoteCreate(s: Any, d: Any) -> QuoteCreate:
         v = s.quote_date
@@ -1702,21 +1944,22 @@ def build(
         if v is not None:
             v = date_(v, date)
         f_expiry_date = v
-        m = QuoteCreate(
-            customer_id=s.customer_id,
-            quote_date=f_quote_date,
-            line_items=f_line_items,
-            quote_number=s.quote_number,
-            expiry_date=f_expiry_date,
-            place_of_supply=s.place_of_supply,
-            notes=s.notes,
-            terms=s.terms,
-        )
+        m = new(QuoteCreate)
+        w_QuoteCreate_customer_id(m, s.customer_id)
+        w_QuoteCreate_quote_date(m, f_quote_date)
+        w_QuoteCreate_line_items(m, f_line_items)
+        w_QuoteCreate_quote_number(m, s.quote_number)
+        w_QuoteCreate_expiry_date(m, f_expiry_date)
+        w_QuoteCreate_place_of_supply(m, s.place_of_supply)
+        w_QuoteCreate_notes(m, s.notes)
+        w_QuoteCreate_terms(m, s.terms)
         if not d.keys() <= k_QuoteCreate:
-            keep_extra(m, {k: x for k, x in d.items() if k not in k_QuoteCreate})
+            put_extra(m, {k: x for k, x in d.items() if k not in k_QuoteCreate})
         return m
 
     k_QuoteList = frozenset(["data", "pagination"])
+    w_QuoteList_data = QuoteList.__dict__["data"].__set__
+    w_QuoteList_pagination = QuoteList.__dict__["pagination"].__set__
 
     def _c_QuoteList(s: Any, d: Any) -> QuoteList:
         v = s.data
@@ -1725,42 +1968,54 @@ def build(
         v = s.pagination
         v = _c_Pagination(v, d["pagination"])
         f_pagination = v
-        m = QuoteList(
-            data=f_data,
-            pagination=f_pagination,
-        )
+        m = new(QuoteList)
+        w_QuoteList_data(m, f_data)
+        w_QuoteList_pagination(m, f_pagination)
         if not d.keys() <= k_QuoteList:
-            keep_extra(m, {k: x for k, x in d.items() if k not in k_QuoteList})
+            put_extra(m, {k: x for k, x in d.items() if k not in k_QuoteList})
         return m
 
     k_RateLimitErrorBody = frozenset(["error", "message", "retryAfter"])
+    w_RateLimitErrorBody_error = RateLimitErrorBody.__dict__["error"].__set__
+    w_RateLimitErrorBody_message = RateLimitErrorBody.__dict__["message"].__set__
+    w_RateLimitErrorBody_retry_after = RateLimitErrorBody.__dict__["retry_after"].__set__
 
     def _c_RateLimitErrorBody(s: Any, d: Any) -> RateLimitErrorBody:
-        m = RateLimitErrorBody(
-            error=s.error,
-            message=s.message,
-            retry_after=s.retry_after,
-        )
+        m = new(RateLimitErrorBody)
+        w_RateLimitErrorBody_error(m, s.error)
+        w_RateLimitErrorBody_message(m, s.message)
+        w_RateLimitErrorBody_retry_after(m, s.retry_after)
         if not d.keys() <= k_RateLimitErrorBody:
-            keep_extra(m, {k: x for k, x in d.items() if k not in k_RateLimitErrorBody})
+            put_extra(m, {k: x for k, x in d.items() if k not in k_RateLimitErrorBody})
         return m
 
     k_SendRequest = frozenset(["to", "cc", "subject", "message"])
+    w_SendRequest_to = SendRequest.__dict__["to"].__set__
+    w_SendRequest_cc = SendRequest.__dict__["cc"].__set__
+    w_SendRequest_subject = SendRequest.__dict__["subject"].__set__
+    w_SendRequest_message = SendRequest.__dict__["message"].__set__
 
     def _c_SendRequest(s: Any, d: Any) -> SendRequest:
-        m = SendRequest(
-            to=s.to,
-            cc=s.cc,
-            subject=s.subject,
-            message=s.message,
-        )
+        m = new(SendRequest)
+        w_SendRequest_to(m, s.to)
+        w_SendRequest_cc(m, s.cc)
+        w_SendRequest_subject(m, s.subject)
+        w_SendRequest_message(m, s.message)
         if not d.keys() <= k_SendRequest:
-            keep_extra(m, {k: x for k, x in d.items() if k not in k_SendRequest})
+            put_extra(m, {k: x for k, x in d.items() if k not in k_SendRequest})
         return m
 
     k_Service = frozenset(
         ["_id", "name", "sac_code", "rate", "gst_rate", "createdAt", "updatedAt", "description"]
     )
+    w_Service_id = Service.__dict__["id"].__set__
+    w_Service_name = Service.__dict__["name"].__set__
+    w_Service_sac_code = Service.__dict__["sac_code"].__set__
+    w_Service_rate = Service.__dict__["rate"].__set__
+    w_Service_gst_rate = Service.__dict__["gst_rate"].__set__
+    w_Service_created_at = Service.__dict__["created_at"].__set__
+    w_Service_updated_at = Service.__dict__["updated_at"].__set__
+    w_Service_description = Service.__dict__["description"].__set__
 
     def _c_Service(s: Any, d: Any) -> Service:
         v = s.created_at
@@ -1769,35 +2024,40 @@ def build(
         v = s.updated_at
         v = datetime_(v, datetime)
         f_updated_at = v
-        m = Service(
-            id=s.id,
-            name=s.name,
-            sac_code=s.sac_code,
-            rate=s.rate,
-            gst_rate=s.gst_rate,
-            created_at=f_created_at,
-            updated_at=f_updated_at,
-            description=s.description,
-        )
+        m = new(Service)
+        w_Service_id(m, s.id)
+        w_Service_name(m, s.name)
+        w_Service_sac_code(m, s.sac_code)
+        w_Service_rate(m, s.rate)
+        w_Service_gst_rate(m, s.gst_rate)
+        w_Service_created_at(m, f_created_at)
+        w_Service_updated_at(m, f_updated_at)
+        w_Service_description(m, s.description)
         if not d.keys() <= k_Service:
-            keep_extra(m, {k: x for k, x in d.items() if k not in k_Service})
+            put_extra(m, {k: x for k, x in d.items() if k not in k_Service})
         return m
 
     k_ServiceCreate = frozenset(["name", "sac_code", "rate", "gst_rate", "description"])
+    w_ServiceCreate_name = ServiceCreate.__dict__["name"].__set__
+    w_ServiceCreate_sac_code = ServiceCreate.__dict__["sac_code"].__set__
+    w_ServiceCreate_rate = ServiceCreate.__dict__["rate"].__set__
+    w_ServiceCreate_gst_rate = ServiceCreate.__dict__["gst_rate"].__set__
+    w_ServiceCreate_description = ServiceCreate.__dict__["description"].__set__
 
     def _c_ServiceCreate(s: Any, d: Any) -> ServiceCreate:
-        m = ServiceCreate(
-            name=s.name,
-            sac_code=s.sac_code,
-            rate=s.rate,
-            gst_rate=s.gst_rate,
-            description=s.description,
-        )
+        m = new(ServiceCreate)
+        w_ServiceCreate_name(m, s.name)
+        w_ServiceCreate_sac_code(m, s.sac_code)
+        w_ServiceCreate_rate(m, s.rate)
+        w_ServiceCreate_gst_rate(m, s.gst_rate)
+        w_ServiceCreate_description(m, s.description)
         if not d.keys() <= k_ServiceCreate:
-            keep_extra(m, {k: x for k, x in d.items() if k not in k_ServiceCreate})
+            put_extra(m, {k: x for k, x in d.items() if k not in k_ServiceCreate})
         return m
 
     k_ServiceList = frozenset(["data", "pagination"])
+    w_ServiceList_data = ServiceList.__dict__["data"].__set__
+    w_ServiceList_pagination = ServiceList.__dict__["pagination"].__set__
 
     def _c_ServiceList(s: Any, d: Any) -> ServiceList:
         v = s.data
@@ -1806,58 +2066,70 @@ def build(
         v = s.pagination
         v = _c_Pagination(v, d["pagination"])
         f_pagination = v
-        m = ServiceList(
-            data=f_data,
-            pagination=f_pagination,
-        )
+        m = new(ServiceList)
+        w_ServiceList_data(m, f_data)
+        w_ServiceList_pagination(m, f_pagination)
         if not d.keys() <= k_ServiceList:
-            keep_extra(m, {k: x for k, x in d.items() if k not in k_ServiceList})
+            put_extra(m, {k: x for k, x in d.items() if k not in k_ServiceList})
         return m
 
     k_ServiceUpdate = frozenset(["name", "description", "sac_code", "rate", "gst_rate"])
+    w_ServiceUpdate_name = ServiceUpdate.__dict__["name"].__set__
+    w_ServiceUpdate_description = ServiceUpdate.__dict__["description"].__set__
+    w_ServiceUpdate_sac_code = ServiceUpdate.__dict__["sac_code"].__set__
+    w_ServiceUpdate_rate = ServiceUpdate.__dict__["rate"].__set__
+    w_ServiceUpdate_gst_rate = ServiceUpdate.__dict__["gst_rate"].__set__
 
     def _c_ServiceUpdate(s: Any, d: Any) -> ServiceUpdate:
-        m = ServiceUpdate(
-            name=s.name,
-            description=s.description,
-            sac_code=s.sac_code,
-            rate=s.rate,
-            gst_rate=s.gst_rate,
-        )
+        m = new(ServiceUpdate)
+        w_ServiceUpdate_name(m, s.name)
+        w_ServiceUpdate_description(m, s.description)
+        w_ServiceUpdate_sac_code(m, s.sac_code)
+        w_ServiceUpdate_rate(m, s.rate)
+        w_ServiceUpdate_gst_rate(m, s.gst_rate)
         if not d.keys() <= k_ServiceUpdate:
-            keep_extra(m, {k: x for k, x in d.items() if k not in k_ServiceUpdate})
+            put_extra(m, {k: x for k, x in d.items() if k not in k_ServiceUpdate})
         return m
 
     k_SessionContext = frozenset(["org_id", "org_name", "role", "key_name", "app"])
+    w_SessionContext_org_id = SessionContext.__dict__["org_id"].__set__
+    w_SessionContext_org_name = SessionContext.__dict__["org_name"].__set__
+    w_SessionContext_role = SessionContext.__dict__["role"].__set__
+    w_SessionContext_key_name = SessionContext.__dict__["key_name"].__set__
+    w_SessionContext_app = SessionContext.__dict__["app"].__set__
 
     def _c_SessionContext(s: Any, d: Any) -> SessionContext:
         v = s.role
         v = e_KeyRole(v, KeyRole)
         f_role = v
-        m = SessionContext(
-            org_id=s.org_id,
-            org_name=s.org_name,
-            role=f_role,
-            key_name=s.key_name,
-            app=s.app,
-        )
+        m = new(SessionContext)
+        w_SessionContext_org_id(m, s.org_id)
+        w_SessionContext_org_name(m, s.org_name)
+        w_SessionContext_role(m, f_role)
+        w_SessionContext_key_name(m, s.key_name)
+        w_SessionContext_app(m, s.app)
         if not d.keys() <= k_SessionContext:
-            keep_extra(m, {k: x for k, x in d.items() if k not in k_SessionContext})
+            put_extra(m, {k: x for k, x in d.items() if k not in k_SessionContext})
         return m
 
     k_ValidationIssue = frozenset(["path", "message", "code"])
+    w_ValidationIssue_path = ValidationIssue.__dict__["path"].__set__
+    w_ValidationIssue_message = ValidationIssue.__dict__["message"].__set__
+    w_ValidationIssue_code = ValidationIssue.__dict__["code"].__set__
 
     def _c_ValidationIssue(s: Any, d: Any) -> ValidationIssue:
-        m = ValidationIssue(
-            path=s.path,
-            message=s.message,
-            code=s.code,
-        )
+        m = new(ValidationIssue)
+        w_ValidationIssue_path(m, s.path)
+        w_ValidationIssue_message(m, s.message)
+        w_ValidationIssue_code(m, s.code)
         if not d.keys() <= k_ValidationIssue:
-            keep_extra(m, {k: x for k, x in d.items() if k not in k_ValidationIssue})
+            put_extra(m, {k: x for k, x in d.items() if k not in k_ValidationIssue})
         return m
 
     k_ValidateResult = frozenset(["valid", "kind", "details"])
+    w_ValidateResult_valid = ValidateResult.__dict__["valid"].__set__
+    w_ValidateResult_kind = ValidateResult.__dict__["kind"].__set__
+    w_ValidateResult_details = ValidateResult.__dict__["details"].__set__
 
     def _c_ValidateResult(s: Any, d: Any) -> ValidateResult:
         v = s.kind
@@ -1866,28 +2138,29 @@ def build(
         v = s.details
         v = [_c_ValidationIssue(x, y) for x, y in zip(v, d["details"])]
         f_details = v
-        m = ValidateResult(
-            valid=s.valid,
-            kind=f_kind,
-            details=f_details,
-        )
+        m = new(ValidateResult)
+        w_ValidateResult_valid(m, s.valid)
+        w_ValidateResult_kind(m, f_kind)
+        w_ValidateResult_details(m, f_details)
         if not d.keys() <= k_ValidateResult:
-            keep_extra(m, {k: x for k, x in d.items() if k not in k_ValidateResult})
+            put_extra(m, {k: x for k, x in d.items() if k not in k_ValidateResult})
         return m
 
     k_ValidationErrorBody = frozenset(["error", "message", "details"])
+    w_ValidationErrorBody_error = ValidationErrorBody.__dict__["error"].__set__
+    w_ValidationErrorBody_message = ValidationErrorBody.__dict__["message"].__set__
+    w_ValidationErrorBody_details = ValidationErrorBody.__dict__["details"].__set__
 
     def _c_ValidationErrorBody(s: Any, d: Any) -> ValidationErrorBody:
         v = s.details
         v = [_c_ValidationIssue(x, y) for x, y in zip(v, d["details"])]
         f_details = v
-        m = ValidationErrorBody(
-            error=s.error,
-            message=s.message,
-            details=f_details,
-        )
+        m = new(ValidationErrorBody)
+        w_ValidationErrorBody_error(m, s.error)
+        w_ValidationErrorBody_message(m, s.message)
+        w_ValidationErrorBody_details(m, f_details)
         if not d.keys() <= k_ValidationErrorBody:
-            keep_extra(m, {k: x for k, x in d.items() if k not in k_ValidationErrorBody})
+            put_extra(m, {k: x for k, x in d.items() if k not in k_ValidationErrorBody})
         return m
 
     return {
