@@ -11,6 +11,9 @@ beside the spec (:mod:`books_async._hooks`, :mod:`books_async._tolerance`); **st
 with the path, for contract tests. Both keep unknown keys. Tolerance runs only after the fast, generated
 structuring failed for an object, so a well-formed answer costs the same in both modes.
 
+:func:`decode` first tries the generated msgspec path (:mod:`books_async._fast`), which builds the same models
+or misses; every miss, and every error, is this module's.
+
 Invariant: money is exact both ways. :func:`dumps` writes a ``Decimal``'s digits verbatim as a JSON number,
 never through a float; :func:`loads` parses every fraction as a ``Decimal``, scale and all. Every decode
 error names its path in wire keys and never a value. Why: ``docs/design/exact-decimals.md``.
