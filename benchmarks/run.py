@@ -268,7 +268,7 @@ async def bench_b1_b2(settings: Settings, report: Report, workdir: Path) -> None
     import httpx
     import orjson
 
-    from books_async import BooksClient, extra
+    from books_async import BooksClient, _fast, extra
     from books_async._generated.models import Invoice
 
     opc = _rivals.generate_opc_client(workdir)
@@ -293,7 +293,18 @@ async def bench_b1_b2(settings: Settings, report: Report, workdir: Path) -> None
                 async with session.get(base + path) as resp:
                     return orjson.loads(await resp.read())
 
+            real_fast = _fast.decode
+
+            def reference_only(raw: bytes | str, tp: object, strict: bool) -> object:
+                return _fast.MISS
+
             async def books_get() -> object:
+                _fast.decode = real_fast  # every task of a variant sets the same decoder
+                return await books.invoices.get(inv_id)
+
+            async def books_get_reference() -> object:
+                # Context: the same client with the fast decode path turned off (today's decoder).
+                _fast.decode = reference_only
                 return await books.invoices.get(inv_id)
 
             live_path = f"/books/invoices/{_payloads.LIVE_INVOICE_ID}"
@@ -303,6 +314,7 @@ async def bench_b1_b2(settings: Settings, report: Report, workdir: Path) -> None
                     return orjson.loads(await resp.read())
 
             async def books_get_live() -> object:
+                _fast.decode = real_fast
                 return await books.invoices.get(_payloads.LIVE_INVOICE_ID)
 
             async def opc_get() -> object:
@@ -337,6 +349,7 @@ async def bench_b1_b2(settings: Settings, report: Report, workdir: Path) -> None
                 "books-async": books_get,
                 "aiohttp+orjson (floor), live-shaped": floor_live,
                 "books-async, live-shaped": books_get_live,
+                "books-async, reference decode (before)": books_get_reference,
                 "books-async transport+orjson": books_transport,
                 "openapi-python-client": opc_get,
                 "httpx+pydantic v2": pydantic_get,
@@ -379,6 +392,11 @@ async def bench_b1_b2(settings: Settings, report: Report, workdir: Path) -> None
                         b1_live,
                         f"≤ {target}",
                         b1_live <= target,
+                    ),
+                    Figure(
+                        "B1",
+                        f"books-async with its reference decoder (before) / floor (context), c={conc}",
+                        ratio(med["books-async, reference decode (before)"], med["aiohttp+orjson (floor)"]),
                     ),
                     Figure(
                         "B1",
@@ -448,15 +466,25 @@ def bench_b3(settings: Settings, report: Report) -> None:
         reference(live)
     ):
         raise RuntimeError("the fast and the reference path disagree")
-    rate = books_page.data[7].line_items[3].rate
-    exactness = {
-        "pydantic v2 (inexact)": _rivals.PInvoiceList.model_validate_json(raw).data[7].line_items[3].rate,
-        "pydantic v2 exact": pydantic_exact().data[7].line_items[3].rate,  # type: ignore[attr-defined]
-        "msgspec": msgspec.json.decode(raw, type=_rivals.MInvoiceList).data[7].line_items[3].rate,
+
+    def money(page: object) -> list[Decimal]:
+        # Every amount of the first invoice: a rival is exact when each has the same value and scale
+        # (0.00 and 12.50 among them, which a float turns into 0.0 and 12.5).
+        first = page.data[0]  # type: ignore[attr-defined]  # any of the page models
+        lines = [
+            getattr(line, k) for line in first.line_items for k in ("rate", "discount", "amount", "total")
+        ]
+        return [first.subtotal, first.total, first.balance_due, *lines]
+
+    ours = money(books_page)
+    rivals = {
+        "pydantic v2 (inexact)": money(_rivals.PInvoiceList.model_validate_json(raw)),
+        "pydantic v2 exact": money(pydantic_exact()),
+        "msgspec": money(msgspec.json.decode(raw, type=_rivals.MInvoiceList)),
     }
-    if any(v != rate for v in exactness.values()):
-        raise RuntimeError("the decoders disagree on a rate")
-    exact = {k: repr(v) == repr(rate) for k, v in exactness.items()}  # equal value and the same scale
+    if any(v != ours for v in rivals.values()):
+        raise RuntimeError("the decoders disagree on an amount")
+    exact = {k: [repr(d) for d in v] == [repr(d) for d in ours] for k, v in rivals.items()}
     samples: dict[str, list[float]] = {name: [] for name in decoders}
     out(
         f"B3: decode a 100-invoice page ({len(raw):,} bytes; live-shaped {len(live):,}), "
