@@ -9,6 +9,7 @@ sandbox wrote it. Everything here is deterministic, so two runs send and decode 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import orjson
 HERE = Path(__file__).resolve().parent
 API_KEY = "bk_bench_0123456789abcdef0123456789abcdef"
 INVOICE_ID = "6b06cf5de1b90966a3feae0c"
+LIVE_INVOICE_ID = "6b06cf5de1b90966a3feae0d"  # the fixed server answers it live-shaped
 PDF_SIZE = 200 * 1024
 
 
@@ -58,6 +60,44 @@ def page_bytes(n: int = 100) -> bytes:
         doc["line_items"] = lines
         data.append(doc)
     return dumps({"data": data, "pagination": {"page": 1, "limit": n, "total": 4213, "pages": 43}})
+
+
+def _live(doc: dict[str, object], i: int) -> dict[str, object]:
+    """``doc`` as the live API is expected to send it (``../shared/DOMAIN.md``): what ``NextResponse.json()``
+    makes of a native-driver MongoDB document. Every object carries keys the spec does not list, and every
+    date is an ISO date-time (midnight in India, in UTC)."""
+    oid = f"{0x6650C3E2A1B4C5D6E7F90000 + i:024x}"
+
+    def when(day: object) -> str:
+        moment = datetime.fromisoformat(f"{day}T00:00:00+05:30").astimezone(UTC)
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+    live = {**doc, "__v": 0, "org_id": oid, "created_by": oid}
+    live["invoice_date"] = when(doc["invoice_date"])
+    live["due_date"] = when(doc["due_date"])
+    live["line_items"] = [
+        {**line, "_id": f"{0x6650C3E2A1B4C5D6E7FA0000 + i * 16 + j:024x}"}
+        for j, line in enumerate(doc["line_items"])  # type: ignore[arg-type]
+    ]
+    live["payments"] = [
+        {**p, "payment_date": when(p["payment_date"]), "invoice_id": doc["_id"], "__v": 0}
+        for p in doc["payments"]  # type: ignore[attr-defined]
+    ]
+    live["billing_address"] = {**doc["billing_address"], "landmark": "Near the MIDC gate"}  # type: ignore[dict-item]
+    return live
+
+
+def live_invoice_bytes() -> bytes:
+    """The invoice as the live API is expected to send it: unknown keys everywhere, date-times for dates."""
+    return dumps(_live(invoice_doc(), 0))
+
+
+def live_page_bytes(n: int = 100) -> bytes:
+    """:func:`page_bytes`, every invoice as :func:`live_invoice_bytes` shapes it."""
+    page = json.loads(page_bytes(n), parse_float=Decimal)
+    page["data"] = [_live(doc, i) for i, doc in enumerate(page["data"])]
+    page["pagination"] = {**page["pagination"], "has_next": True}
+    return dumps(page)
 
 
 def pdf_bytes(size: int = PDF_SIZE) -> bytes:

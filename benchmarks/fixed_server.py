@@ -3,7 +3,7 @@
 It stands in for the API where the sandbox's own work (validation, GST arithmetic, PDF rendering) would
 dominate what is measured: the client. Routes (under ``/api/v1``, like the API):
 
-* ``GET  /books/invoices/{id}``      the fixed invoice (``invoice.json``)
+* ``GET  /books/invoices/{id}``      the fixed invoice (``invoice.json``); live-shaped for ``LIVE_INVOICE_ID``
 * ``GET  /books/invoices/{id}/pdf``  a fixed ~200 KB PDF-like body
 * ``POST /books/invoices``           one invoice per item sent (an array answers an array)
 
@@ -22,11 +22,13 @@ from _serving import serve_until_parent_stops
 from aiohttp import web
 
 INVOICE = _payloads.invoice_bytes()
+LIVE_INVOICE = _payloads.live_invoice_bytes()
 PDF = _payloads.pdf_bytes()
 
 
-async def get_invoice(_request: web.Request) -> web.Response:
-    return web.Response(body=INVOICE, content_type="application/json")
+async def get_invoice(request: web.Request) -> web.Response:
+    live = request.match_info["id"] == _payloads.LIVE_INVOICE_ID
+    return web.Response(body=LIVE_INVOICE if live else INVOICE, content_type="application/json")
 
 
 async def get_pdf(request: web.Request) -> web.Response:

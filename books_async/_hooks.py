@@ -146,10 +146,13 @@ def structure_date(value: object, _: type) -> date:
 
 def structure_date_tolerant(value: object, _: type) -> date:
     if isinstance(value, str):
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            pass
+        # Every form date.fromisoformat takes is at most 10 characters: a longer string can only be a
+        # date-time, and trying it as a date first would raise for each one of a live answer's dates.
+        if len(value) <= 10:
+            try:
+                return date.fromisoformat(value)
+            except ValueError:
+                pass
         # A MongoDB Date serialises as a UTC date-time (2026-03-13T18:30:00.000Z for midnight in India). The
         # GST date of a document is an Indian date, so the calendar date is taken in India's time zone.
         try:

@@ -11,6 +11,9 @@ beside the spec (:mod:`books_async._hooks`, :mod:`books_async._tolerance`); **st
 with the path, for contract tests. Both keep unknown keys. Tolerance runs only after the fast, generated
 structuring failed for an object, so a well-formed answer costs the same in both modes.
 
+:func:`decode` first tries the generated msgspec path (:mod:`books_async._fast`), which builds the same models
+or misses; every miss, and every error, is this module's.
+
 Invariant: money is exact both ways. :func:`dumps` writes a ``Decimal``'s digits verbatim as a JSON number,
 never through a float; :func:`loads` parses every fraction as a ``Decimal``, scale and all. Every decode
 error names its path in wire keys and never a value. Why: ``docs/design/exact-decimals.md``.
@@ -33,7 +36,7 @@ from cattrs.errors import ClassValidationError, IterableValidationError, Structu
 from cattrs.fns import identity
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
-from books_async import _hooks, _tolerance, _typeinfo
+from books_async import _fast, _hooks, _tolerance, _typeinfo
 from books_async._enums import OpenEnum
 from books_async._exceptions import ResponseDecodeError
 from books_async._extra import BooksModel
@@ -343,6 +346,11 @@ def decode(raw: bytes | str, tp: object, *, where: str = "", strict: bool = Fals
         ResponseDecodeError: the body is not JSON, or does not match ``tp``; names the type and the
             first failing paths (wire keys), never the body's values. The cause is chained.
     """
+    # The generated msgspec path builds the same models for any answer it accepts cleanly; otherwise (MISS)
+    # the reference path below decides and words the error (books_async/_fast.py).
+    fast = _fast.decode(raw, tp, strict)
+    if fast is not _fast.MISS:
+        return fast
     prefix = f"{where}: " if where else ""
     try:
         data = loads(raw)
