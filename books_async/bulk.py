@@ -31,7 +31,13 @@ from typing import TYPE_CHECKING, Literal, cast
 
 from books_async._bulk.create import Creator
 from books_async._bulk.downloads import Downloads
-from books_async._bulk.existing import find_invoice_numbers, find_invoices, find_quotes
+from books_async._bulk.existing import (
+    find_invoice_numbers,
+    find_invoices,
+    find_quotes,
+    invoice_key,
+    quote_key,
+)
 from books_async._bulk.files import MAX_PDF_BYTES, PDFFile, is_complete_pdf, safe_filename
 from books_async._bulk.outcomes import maybe_processed, unknown
 from books_async._bulk.pool import fan_out_writes, nothing_to_prepare, run_pool
@@ -148,6 +154,7 @@ class Bulk:
             model=InvoiceCreate,
             response_type=list[Invoice],
             number=lambda item: item.invoice_number,
+            key=invoice_key,
             find=find_invoices,
             lookup=find_invoice_numbers,
             get=self._client.invoices.get,
@@ -188,6 +195,7 @@ class Bulk:
             model=QuoteCreate,
             response_type=list[Quote],
             number=lambda item: item.quote_number,
+            key=quote_key,
             find=find_quotes,
             lookup=find_quotes,
             get=self._client.quotes.get,
