@@ -342,12 +342,14 @@ class Existing(Generic[I, T]):
     def taken(self, draft: I, stored: T, diffs: list[FieldDifference]) -> NumberTakenError:
         kind = self._kind
         number = self._number(draft) or ""
+        key = self._key(draft)
+        within = f" in financial year {key[1]}" if key is not None and key[1] else ""
         shown = "; ".join(str(d) for d in diffs[:5]) + (
             f"; and {len(diffs) - 5} more" if len(diffs) > 5 else ""
         )
         stored_id = getattr(stored, "id", "?")
         return NumberTakenError(
-            f"POST {self._path}: {kind} number {number} is already used by {kind} {stored_id}, "
+            f"POST {self._path}: {kind} number {number} is already used{within} by {kind} {stored_id}, "
             f"which differs from this draft: {shown}. It was not created: give the draft another number, or "
             f"drop it from the job if the stored {kind} is the one meant.",
             body=None,

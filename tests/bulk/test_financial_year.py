@@ -244,4 +244,5 @@ async def test_rerun_with_a_changed_draft_in_the_same_year_is_still_a_number_tak
     assert isinstance(error, NumberTakenError)
     assert error.existing is not None
     assert [d.path for d in error.differences] == [("customer_id",), ("invoice_date",)]
+    assert "FY/0001 is already used in financial year 2025-26" in str(error)
     assert stored(sandbox, "FY/0001") == [(old.id, "2026-03-31")]
