@@ -151,7 +151,7 @@ def status_error(
         hint = (
             "Something this create must keep unique already exists in the organisation (an invoice or "
             "quote number, a product SKU): send another, or look up the existing one (for an invoice, "
-            "books.invoices.find_by_number())."
+            "books.invoices.find_by_number(number, invoice_date=...): numbers repeat each financial year)."
         )
     else:
         hint = _HINTS.get(kind, "")

@@ -31,7 +31,13 @@ from typing import TYPE_CHECKING, Literal, cast
 
 from books_async._bulk.create import Creator
 from books_async._bulk.downloads import Downloads
-from books_async._bulk.existing import find_invoice_numbers, find_invoices, find_quotes
+from books_async._bulk.existing import (
+    find_invoice_numbers,
+    find_invoices,
+    find_quotes,
+    invoice_key,
+    quote_key,
+)
 from books_async._bulk.files import MAX_PDF_BYTES, PDFFile, is_complete_pdf, safe_filename
 from books_async._bulk.outcomes import maybe_processed, unknown
 from books_async._bulk.pool import fan_out_writes, nothing_to_prepare, run_pool
@@ -111,7 +117,8 @@ class Bulk:
         its neighbours:
 
         - an item failing the local checks, or too big to send even alone, fails by itself and is not sent;
-          so does a second use of one invoice number in ``items``;
+          so does a second use of one invoice number within one financial year in ``items`` (numbers
+          restart each 1 April: ``FY/0001`` dated 31 March and 1 April are two invoices);
         - a 400 names the failing items by index: they fail with their own :class:`ValidationError`, the
           rest of the chunk (not created) is sent again without them;
         - a 409 (number already taken) first has the chunk's numbers looked up (reruns, below); a 409 or
@@ -119,9 +126,10 @@ class Bulk:
           are alone; a 413 is re-packed under the limit it taught;
         - a 503, or a 429 after the client's own retries, processed nothing: the chunk is sent again;
         - an unknown outcome (connection dropped after sending, a timeout, 500/502/504) is reconciled:
-          items with an ``invoice_number`` are looked up; found ones succeed with the stored invoice (if it
-          matches the draft, as below), the others are sent again (a resend of a number that does exist
-          gets a 409, never a duplicate).
+          items with an ``invoice_number`` are looked up by number and financial year of ``invoice_date``
+          (last year's invoice with the number is another one); found ones succeed with the stored invoice
+          (if it matches the draft, as below), the others are sent again (a resend of a number that does
+          exist gets a 409, never a duplicate).
           Items **without** a number cannot be told apart from existing invoices, so they fail with
           :class:`OutcomeUnknownError` and are never resent: give every invoice a number to make a job
           fully recoverable.
@@ -148,6 +156,7 @@ class Bulk:
             model=InvoiceCreate,
             response_type=list[Invoice],
             number=lambda item: item.invoice_number,
+            key=invoice_key,
             find=find_invoices,
             lookup=find_invoice_numbers,
             get=self._client.invoices.get,
@@ -188,6 +197,7 @@ class Bulk:
             model=QuoteCreate,
             response_type=list[Quote],
             number=lambda item: item.quote_number,
+            key=quote_key,
             find=find_quotes,
             lookup=find_quotes,
             get=self._client.quotes.get,

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Generic, Literal, TypeVar
 
 from books_async import _serde
-from books_async._bulk.existing import Existing
+from books_async._bulk.existing import Existing, Key
 from books_async._bulk.results import BulkResult, Outcomes, Progress, check_concurrency
 from books_async._bulk.sizing import BodyLimits
 from books_async._exceptions import (
@@ -69,8 +69,9 @@ class Creator(Generic[I, T]):
         model: type,
         response_type: type[list[T]],
         number: Callable[[I], str | None],
-        find: Callable[[BooksClient, list[I]], Awaitable[dict[str, T]]],
-        lookup: Callable[[BooksClient, list[I]], Awaitable[dict[str, T]]],
+        key: Callable[[I], Key | None],
+        find: Callable[[BooksClient, list[I]], Awaitable[dict[Key, T]]],
+        lookup: Callable[[BooksClient, list[I]], Awaitable[dict[Key, T]]],
         get: Callable[[str], Awaitable[T]],
         rerun: bool | None,
         limits: BodyLimits,
@@ -109,6 +110,7 @@ class Creator(Generic[I, T]):
         self._resource = resource
         self._response_type = response_type
         self._number = number
+        self._key = key
         self._find = find
         self.concurrency = concurrency
         self.max_items = max_items
@@ -119,6 +121,7 @@ class Creator(Generic[I, T]):
             client=client,
             items=items,
             number=number,
+            key=key,
             lookup=lookup,
             get=get,
             outcomes=self.outcomes,
@@ -142,6 +145,10 @@ class Creator(Generic[I, T]):
     def number(self, index: int) -> str | None:
         return self._number(self.items[index])
 
+    def key(self, index: int) -> Key | None:
+        """What the item's number is unique with (an invoice's: the number and its financial year)."""
+        return self._key(self.items[index])
+
     async def _create(self, indices: list[int]) -> list[T]:
         # Not books.invoices.create: the items were checked and encoded when measured; their bytes are sent.
         body = b"[" + b",".join([self.encoded[i] for i in indices]) + b"]"
@@ -160,7 +167,7 @@ class Creator(Generic[I, T]):
 
     async def measure(self) -> list[int]:
         """Check and size each item once; return those fit to send, settling the others as failed."""
-        first_use: dict[str, int] = {}
+        first_use: dict[Key, int] = {}
         fit: list[int] = []
         for index, item in enumerate(self.items):
             if index % _YIELD_EVERY == _YIELD_EVERY - 1:
@@ -179,13 +186,17 @@ class Creator(Generic[I, T]):
             if len(encoded) + 2 > self.max_bytes:
                 self.outcomes.settle(index, self.too_large(len(encoded)))
                 continue
-            number = self.number(index)
-            earlier = first_use.setdefault(number, index) if number is not None else index
-            if earlier != index:
+            # Only a repeat the API would refuse counts: one invoice number in two financial years is two.
+            key = self.key(index)
+            earlier = first_use.setdefault(key, index) if key is not None else index
+            if earlier != index and key is not None:
+                number, year = key
+                within = f" in financial year {year}" if year else ""
                 self.outcomes.settle(
                     index,
                     InvalidRequestError(
-                        f"Item {index} repeats the {self.kind} number {number} of item {earlier}; not sent.",
+                        f"Item {index} repeats the {self.kind} number {number} of item {earlier}{within}; "
+                        "not sent.",
                         [
                             ErrorDetail(
                                 path=(f"{self.kind}_number",),
@@ -569,12 +580,12 @@ class Creator(Generic[I, T]):
         return error
 
     async def find(self, indices: list[int]) -> dict[int, T]:
-        """Look items up by number; return those that exist, by input index."""
+        """Look items up by key; return those that exist, by input index."""
         if not indices:
             return {}
-        by_number = {self.number(i): i for i in indices}
+        by_key = {key: i for i in indices if (key := self.key(i)) is not None}
         found = await self._find(self._client, [self.items[i] for i in indices])
-        return {by_number[n]: value for n, value in found.items() if n in by_number}
+        return {by_key[k]: value for k, value in found.items() if k in by_key}
 
 
 def _by_item(exc: ValidationError | ConflictError, size: int) -> dict[int, list[ErrorDetail]]:

@@ -6,7 +6,8 @@ is that item's success when it matches the draft (flagged as already existing), 
 list endpoint's ``search`` (a substring match) on their common prefix, about one request per 100 numbers;
 what a search does not show is sent, and the API's 409 then has the last word (see
 ``docs/design/bulk-reruns.md`` for the fields compared and the look-up's budget). The look-ups by number
-that reconcile an unknown outcome (newest pages first, for a chunk just sent) live here too.
+that reconcile an unknown outcome (newest pages first, for a chunk just sent) live here too. Everything is
+keyed by :data:`Key`: an invoice number means nothing without its financial year.
 """
 
 from __future__ import annotations
@@ -20,18 +21,33 @@ import attrs
 from books_async._bulk.outcomes import unknown
 from books_async._bulk.results import Outcomes
 from books_async._exceptions import BooksError, FieldDifference, NumberTakenError, OutcomeUnknownError
+from books_async._fiscal import financial_year
 from books_async._generated.models import Invoice, InvoiceCreate, Quote, QuoteCreate
 from books_async._pagination import MAX_PAGE_SIZE
 
 if TYPE_CHECKING:
     from books_async._client import BooksClient
 
-__all__ = ["Existing", "differences", "find_invoice_numbers", "find_invoices", "find_quotes"]
+__all__ = [
+    "Existing",
+    "Key",
+    "differences",
+    "find_invoice_numbers",
+    "find_invoices",
+    "find_quotes",
+    "invoice_key",
+    "quote_key",
+]
 
 log = logging.getLogger("books_async.bulk")
 
 T = TypeVar("T")
 I = TypeVar("I")  # noqa: E741  # the input item type, beside T for the result
+
+Key = tuple[str, str]
+"""What a number must be unique with: ``(number, financial year of invoice_date)`` for an invoice (CGST
+Rule 46(b): unique for a financial year), ``(number, "")`` for a quote (unique per organisation forever).
+Two drafts, or a draft and a stored document, are the same document only if their keys are equal."""
 
 # Not compared: the number itself, and the fields a PATCH may change after creation (an invoice's notes and
 # terms can be edited without it becoming another invoice).
@@ -88,78 +104,116 @@ def _compare(
             found.append(FieldDifference((*path, name), got, want))
 
 
-async def find_invoices(client: BooksClient, items: list[InvoiceCreate]) -> dict[str, Invoice]:
-    wanted = {item.invoice_number for item in items if item.invoice_number is not None}
-    found: dict[str, Invoice] = {}
+def invoice_key(item: InvoiceCreate) -> Key | None:
+    """A draft's key, or None without a number (the server numbers it: nothing to look up)."""
+    if item.invoice_number is None:
+        return None
+    return (item.invoice_number, financial_year(item.invoice_date))
+
+
+def quote_key(item: QuoteCreate) -> Key | None:
+    """A draft's key, or None without a number."""
+    return None if item.quote_number is None else (item.quote_number, "")
+
+
+async def _keep(
+    client: BooksClient, listed: Iterable[Invoice], wanted: set[Key], found: dict[Key, Invoice]
+) -> None:
+    """Put into ``found`` the listed invoices whose key is wanted."""
+    numbers = {number for number, _ in wanted}
+    for invoice in listed:
+        if invoice.invoice_number not in numbers:
+            continue
+        stored = invoice
+        if stored.invoice_date is None:
+            # A list may leave fields out (read as None), which proves nothing: the document itself tells.
+            stored = await client.invoices.get(invoice.id)
+            if stored.invoice_date is None:
+                continue  # no year, no match: if it holds the number, the API's 409 will say
+        key = (stored.invoice_number, financial_year(stored.invoice_date))
+        if key in wanted:
+            found[key] = stored
+
+
+async def _find_one(client: BooksClient, key: Key, found: dict[Key, Invoice]) -> None:
+    number, year = key
+    invoice = await client.invoices.find_by_number(number, financial_year=year)
+    if invoice is not None:
+        found[key] = invoice
+
+
+async def find_invoices(client: BooksClient, items: list[InvoiceCreate]) -> dict[Key, Invoice]:
+    wanted = {key for item in items if (key := invoice_key(item)) is not None}
+    found: dict[Key, Invoice] = {}
     if len(wanted) >= _SCAN_MIN:
         # Newest first: a just-created chunk sits on the first pages, 100 invoices a request.
         pages = -(-len(wanted) // MAX_PAGE_SIZE) + _SCAN_SLACK_PAGES
         page = 1
         while page <= pages and len(found) < len(wanted):
             listing = await client.invoices.list(page=page, limit=MAX_PAGE_SIZE)
-            found.update((inv.invoice_number, inv) for inv in listing.data if inv.invoice_number in wanted)
+            await _keep(client, listing.data, wanted, found)
             where = listing.pagination
             last = where.page >= where.pages if where is not None else len(listing.data) < MAX_PAGE_SIZE
             if not listing.data or last:
                 break
             page += 1
-    for number in sorted(wanted - found.keys()):
-        invoice = await client.invoices.find_by_number(number)
-        if invoice is not None:
-            found[number] = invoice
+    for key in sorted(wanted - found.keys()):
+        await _find_one(client, key, found)
     return found
 
 
-async def find_quotes(client: BooksClient, items: list[QuoteCreate]) -> dict[str, Quote]:
+async def find_quotes(client: BooksClient, items: list[QuoteCreate]) -> dict[Key, Quote]:
     # The API cannot search quotes by number: list each customer's quotes instead.
     by_customer: dict[str, set[str]] = {}
     for item in items:
         if item.quote_number is not None:
             by_customer.setdefault(item.customer_id, set()).add(item.quote_number)
-    found: dict[str, Quote] = {}
+    found: dict[Key, Quote] = {}
     for customer_id, wanted in by_customer.items():
         seen = 0
         async for quote in client.quotes.iter(customer_id=customer_id):
             if quote.quote_number in wanted:
-                found[quote.quote_number] = quote
+                found[(quote.quote_number, "")] = quote
                 seen += 1
                 if seen == len(wanted):
                     break
     return found
 
 
-async def find_invoice_numbers(client: BooksClient, items: list[InvoiceCreate]) -> dict[str, Invoice]:
-    """The stored invoices with the items' numbers, found by searching their common prefixes.
+async def find_invoice_numbers(client: BooksClient, items: list[InvoiceCreate]) -> dict[Key, Invoice]:
+    """The stored invoices with the items' keys (number and financial year), found by searching prefixes.
 
     A prefix whose search would fill more pages than its numbers (plus slack) is split by the next character
     into narrower ones; a number alone is looked up as :meth:`~books_async.resources.invoices.Invoices.
-    find_by_number` does. Only exact numbers count, so a broad or odd search costs requests, never a wrong
-    answer; a number the searches did not show may still exist (the API's 409 will say).
+    find_by_number` does, once per financial year wanted. Only exact numbers of the wanted financial years
+    count (last year's ``FY/0001`` is neither a match nor a conflict for this year's), so a broad or odd
+    search costs requests, never a wrong answer; a key the searches did not show may still exist (the API's
+    409 will say).
     """
-    found: dict[str, Invoice] = {}
-    groups = [sorted({item.invoice_number for item in items if item.invoice_number is not None})]
+    found: dict[Key, Invoice] = {}
+    groups = [sorted({key for item in items if (key := invoice_key(item)) is not None})]
     while groups:
-        wanted = [n for n in groups.pop() if n not in found]
-        if len(wanted) == 1:
-            invoice = await client.invoices.find_by_number(wanted[0])
-            if invoice is not None:
-                found[wanted[0]] = invoice
+        wanted = [key for key in groups.pop() if key not in found]
+        numbers = sorted({number for number, _ in wanted})
+        if len(numbers) == 1:
+            for key in wanted:
+                await _find_one(client, key, found)
             continue
         if not wanted:
             continue
-        prefix = _common_prefix(wanted)
+        prefix = _common_prefix(numbers)
         if not prefix or not await _scan(client, prefix, set(wanted), found):
-            groups.extend(_split([n for n in wanted if n not in found], len(prefix)))
+            groups.extend(_split([key for key in wanted if key not in found], len(prefix)))
     return found
 
 
-async def _scan(client: BooksClient, prefix: str, wanted: set[str], found: dict[str, Invoice]) -> bool:
+async def _scan(client: BooksClient, prefix: str, wanted: set[Key], found: dict[Key, Invoice]) -> bool:
     """Read the search for ``prefix`` into ``found``; False if it is too broad to read to the end."""
     budget = -(-len(wanted) // MAX_PAGE_SIZE) + _SLACK_PAGES
     page = 1
     while True:
         listing = await client.invoices.list(search=prefix, page=page, limit=MAX_PAGE_SIZE)
-        found.update((inv.invoice_number, inv) for inv in listing.data if inv.invoice_number in wanted)
+        await _keep(client, listing.data, wanted, found)
         if wanted <= found.keys():
             return True
         where = listing.pagination
@@ -182,11 +236,11 @@ def _common_prefix(numbers: Sequence[str]) -> str:
     return first[:size]
 
 
-def _split(numbers: Iterable[str], depth: int) -> list[list[str]]:
-    """Group numbers by their first ``depth + 1`` characters: narrower prefixes, each searched apart."""
-    groups: dict[str, list[str]] = {}
-    for number in numbers:
-        groups.setdefault(number[: depth + 1], []).append(number)
+def _split(keys: Iterable[Key], depth: int) -> list[list[Key]]:
+    """Group keys by their number's first ``depth + 1`` characters: narrower prefixes, each searched apart."""
+    groups: dict[str, list[Key]] = {}
+    for key in keys:
+        groups.setdefault(key[0][: depth + 1], []).append(key)
     return list(groups.values())
 
 
@@ -199,7 +253,8 @@ class Existing(Generic[I, T]):
         client: BooksClient,
         items: Sequence[I],
         number: Callable[[I], str | None],
-        lookup: Callable[[BooksClient, list[I]], Awaitable[dict[str, T]]],
+        key: Callable[[I], Key | None],
+        lookup: Callable[[BooksClient, list[I]], Awaitable[dict[Key, T]]],
         get: Callable[[str], Awaitable[T]],
         outcomes: Outcomes[I, T],
         kind: str,
@@ -209,6 +264,7 @@ class Existing(Generic[I, T]):
         self._client = client
         self._items = items
         self._number = number
+        self._key = key
         self._lookup = lookup
         self._get = get
         self._outcomes = outcomes
@@ -223,7 +279,7 @@ class Existing(Generic[I, T]):
 
     def unchecked(self, indices: Iterable[int]) -> list[int]:
         """Those of ``indices`` with a number not looked up yet."""
-        return [i for i in indices if not self.looked_up[i] and self._number(self._items[i]) is not None]
+        return [i for i in indices if not self.looked_up[i] and self._key(self._items[i]) is not None]
 
     async def settle_stored(self, indices: list[int], created_here: Sequence[bool]) -> list[int]:
         """Look up the numbers of ``indices`` once; settle the items stored; return the others, in order.
@@ -238,7 +294,7 @@ class Existing(Generic[I, T]):
         for index in numbered:
             self.looked_up[index] = True
         found = await self._lookup(self._client, [self._items[i] for i in numbered]) if numbered else {}
-        by_index = {i: found[n] for i in numbered if (n := self._number(self._items[i])) in found}
+        by_index = {i: found[k] for i in numbered if (k := self._key(self._items[i])) in found}
         log.debug("looked up %d %s numbers: %d stored", len(numbered), self._kind, len(by_index))
         await self.settle(by_index, created_here)
         return [i for i in indices if i not in by_index]
@@ -286,12 +342,14 @@ class Existing(Generic[I, T]):
     def taken(self, draft: I, stored: T, diffs: list[FieldDifference]) -> NumberTakenError:
         kind = self._kind
         number = self._number(draft) or ""
+        key = self._key(draft)
+        within = f" in financial year {key[1]}" if key is not None and key[1] else ""
         shown = "; ".join(str(d) for d in diffs[:5]) + (
             f"; and {len(diffs) - 5} more" if len(diffs) > 5 else ""
         )
         stored_id = getattr(stored, "id", "?")
         return NumberTakenError(
-            f"POST {self._path}: {kind} number {number} is already used by {kind} {stored_id}, "
+            f"POST {self._path}: {kind} number {number} is already used{within} by {kind} {stored_id}, "
             f"which differs from this draft: {shown}. It was not created: give the draft another number, or "
             f"drop it from the job if the stored {kind} is the one meant.",
             body=None,

@@ -401,7 +401,8 @@ class _Doctor:
             title,
             "breaks",
             "searching an invoice's own number did not return it; invoices.find_by_number and the bulk "
-            "helpers' look-up of lost creates rely on it",
+            "helpers' look-up of lost creates rely on it (numbers repeat each financial year, so they "
+            "also read each row's invoice_date)",
         )
 
     # ---- --validate

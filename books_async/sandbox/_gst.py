@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date
 from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
 from types import MappingProxyType
 from typing import Final, Literal, TypedDict
 
+from books_async._fiscal import financial_year
 from books_async._gstin import GSTIN_ALPHABET, gstin_check_char
 
 from ._words import amount_in_words, format_money
@@ -272,15 +272,6 @@ def place_of_supply(customer: Mapping[str, object], explicit: str | None = None)
 def supply_type(org_state: str, pos: str) -> SupplyType:
     """Return ``"intra_state"`` when the place of supply is the organisation's state, else inter-state."""
     return "intra_state" if org_state == pos else "inter_state"
-
-
-def financial_year(d: date) -> str:
-    """Return the Indian financial year (1 April - 31 March) containing ``d``, e.g. ``"2025-26"``.
-
-    Invoice numbers are unique per organisation within one financial year.
-    """
-    start = d.year if d.month >= 4 else d.year - 1
-    return f"{start}-{(start + 1) % 100:02d}"
 
 
 # --------------------------------------------------------------------------------------------------

@@ -238,7 +238,7 @@ async def test_find_invoice_numbers_splits_a_prefix_matching_too_many_invoices(
     mark = len(sandbox.request_log)
     found = await find_invoice_numbers(books, wanted)
     spent = requests_since(sandbox, mark)
-    assert sorted(found) == ["BR-1005", "BR-2005"]
+    assert sorted(found) == [("BR-1005", "2026-27"), ("BR-2005", "2026-27")]
     assert all(method == "GET" for method, _, _ in spent)
     assert len(spent) <= 4, spent  # the broad prefix's first page, then each number alone
 
