@@ -67,15 +67,15 @@ def _guard(tp: object, guarded: set[str]) -> str | None:
         inner = _guard(args[0], guarded)
         return f"list[{inner}]" if inner else None
     if get_origin(tp) in (UnionType, typing.Union):
-        inner = [g for a in args if a is not NoneType and (g := _guard(a, guarded))]
-        return inner[0] if len(inner) == 1 else None
+        guards = [g for a in args if a is not NoneType and (g := _guard(a, guarded))]
+        return guards[0] if len(guards) == 1 else None
     return None
 
 
 def _leaf(tp: object, value: str, raw: str) -> tuple[str, list[str]]:
     """Return the mirror type of ``tp`` and statements converting ``value`` (``raw``: its JSON)."""
     if tp in _PRIMITIVES:
-        return _PRIMITIVES[tp], []  # type: ignore[index]  # a key of the dict, just checked
+        return _PRIMITIVES[tp], []
     if tp is Decimal:
         return "Decimal", []  # strings, which msgspec would take ("NaN", "1_000"), are refused by the guard
     if tp is date:

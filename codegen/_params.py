@@ -14,23 +14,13 @@ from dataclasses import dataclass, field
 from typing import cast
 
 from codegen._common import CodegenError, docstring, param_name
-from codegen._reader import SpecReader
+from codegen._reader import PRIMITIVES, SpecReader
 
 __all__ = ["ParamClass", "param_classes"]
 
-# Keyed like the reader's PRIMITIVES; the Python types a dict's value may have, as the local checks see it.
+# The reader's Python types, as a dict's values may be given: the local checks accept an int for a Decimal.
 VALUE_TYPES: Mapping[tuple[str, str | None], str] = {
-    ("string", None): "str",
-    ("string", "date"): "date",
-    ("string", "date-time"): "datetime",
-    ("number", "decimal"): "Decimal | int",
-    ("number", None): "float",
-    ("number", "float"): "float",
-    ("number", "double"): "float",
-    ("integer", None): "int",
-    ("integer", "int32"): "int",
-    ("integer", "int64"): "int",
-    ("boolean", None): "bool",
+    key: "Decimal | int" if python == "Decimal" else python for key, python in PRIMITIVES.items()
 }
 SCHEMAS = "#/components/schemas/"
 
