@@ -146,6 +146,11 @@ class SessionKeeper:
         if self._trust_env:
             # Read off the loop: the lookup may read ~/.netrc for the proxy's credentials.
             self.proxy, auth = await asyncio.to_thread(env_proxy, self._url)
+            # Concurrent first calls all wait here: the first one back makes the session, the rest use it
+            # (a second session would be dropped unclosed, and its connections with it).
+            made = self._session
+            if made is not None and not made.closed and self._session_loop is loop:
+                return made
         session = self._new_session()
         if auth is not None:
             if URL(self._url).scheme == "https":
