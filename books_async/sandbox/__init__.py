@@ -435,5 +435,5 @@ def _iter_keys(sandbox: Sandbox) -> Iterator[tuple[str, str]]:
     yield "member (default org)", sandbox.member_key
     yield "whatsapp app (403 on books routes)", sandbox.other_app_key
     yield "owner (second org)", sandbox.other_org_key
-    for n, key in enumerate(sandbox.organisations.values(), 1):
-        yield f"owner (organisation {n})", key
+    for org_id, key in sandbox.organisations.items():
+        yield f"owner (org {org_id})", key
