@@ -94,7 +94,7 @@ class SandboxConfig:
     empty: bool = False
     """Start with the organisations and keys only: no customers, products or services."""
     organisations: int = 0
-    """Extra organisations to seed, each with one owner key and no documents (see Sandbox.organisations)."""
+    """Extra organisations seeded into a new store, each with one owner key and no documents."""
     clock: Callable[[], float] = time.monotonic
     """The monotonic clock of the rate limiter and of :attr:`Sandbox.request_log`."""
     request_log_size: int = 100_000
