@@ -1,7 +1,7 @@
 """A worker process: ``python examples/queue_worker/worker.py`` (REDIS_URL, BOOKS_BASE_URL, BOOKS_ORG_KEYS).
 
 Runs one job at a time until SIGTERM or Ctrl-C; several of these share the queue and every organisation's
-quota. Its sweep runs every second, so a dead worker's job is back on the queue ``HEARTBEAT`` seconds later.
+quota. A dead worker's job is requeued by the next sweep that finds it ``HEARTBEAT`` seconds silent.
 """
 
 from __future__ import annotations
