@@ -24,6 +24,7 @@ NOT_SDK_TESTS = (
     "tests/codegen",
     "tests/sandbox",
     "tests/limiters/test_redis.py",
+    "tests/bulk/test_queue_worker.py",
     "tests/cli/test_demo.py",
     "tests/test_readme.py",
     "tests/cli/test_doctor.py",

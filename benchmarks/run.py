@@ -1,4 +1,4 @@
-"""Run benchmarks B1-B9 (issue 8, and B9 for the Redis limiter) and write ``benchmarks/results.json``.
+"""Run benchmarks B1-B10 (issue 8; B9 the Redis limiter, B10 many organisations) and write results.json.
 
 Usage: ``nox -s bench`` or ``python benchmarks/run.py [--quick] [--only B1,B3] [--out PATH]``.
 
@@ -34,7 +34,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from importlib import metadata
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -90,6 +90,8 @@ class Settings:
     b9_runs: int = 5
     b9_waiters: int = 50
     b9_latency_calls: int = 500
+    b10_orgs: int = 1_000
+    b10_requests: int = 3_000
 
     @classmethod
     def quick(cls) -> Settings:
@@ -110,6 +112,8 @@ class Settings:
             b9_runs=1,
             b9_waiters=20,
             b9_latency_calls=100,
+            b10_orgs=200,
+            b10_requests=400,
         )
 
 
@@ -1231,6 +1235,53 @@ def bench_b9(settings: Settings, report: Report, workdir: Path) -> None:
 # ---- driver -----------------------------------------------------------------------------------------------
 
 
+# ---- B10: many organisations' clients in one process, one shared pool -------------------------------------
+
+
+async def bench_b10(settings: Settings, report: Report) -> None:
+    import _many_orgs
+
+    from books_async import RateLimit
+
+    n = settings.b10_orgs
+    out(f"B10: {n:,} organisations' clients over one BooksClients pool, against the sandbox with {n:,} orgs")
+    argv = [sys.executable, str(HERE / "sandbox_server.py"), "--api-key", _payloads.API_KEY]
+    argv += ["--rate-limit", "off", "--empty", "--organisations", str(n)]
+    with ServerProcess(argv, "READY ", timeout=120) as server:
+        base = fixed_url(server)
+        import aiohttp
+
+        root = base.removesuffix("/api/v1")
+        async with aiohttp.ClientSession() as session, session.get(root + "/__bench__/keys") as resp:
+            keys: list[str] = await resp.json()
+        if len(keys) != n:
+            raise RuntimeError(f"the sandbox seeded {len(keys)} organisations, not {n}")
+        memory = await _many_orgs.memory_per_client(base, _payloads.API_KEY, keys, RateLimit(100, 60.0))
+        cpu = await _many_orgs.cpu_samples(base, keys, settings.b10_requests, settings.repeats, drive)
+    one, many = cpu.values()
+    value = ratio(median(many), median(one))
+    report.measurements["B10"] = {"memory": memory, "cpu_seconds_per_call": cpu}
+    full_kb = memory["full_bytes_per_client"] / 1024
+    report.add(
+        Figure(
+            "B10",
+            f"memory per client beyond the shared pool, limiter window full (100 slots), KB, {n:,} clients "
+            f"(tracemalloc; idle client {memory['idle_bytes_per_client'] / 1024:.1f} KB)",
+            full_kb,
+            "≤ 20",
+            full_kb <= 20,
+        ),
+        Figure(
+            "B10",
+            f"CPU per validate.context() call, spread over {n:,} clients / all through one client, c=64",
+            value,
+            "≤ 1.1",
+            value <= 1.1,
+            note=f"{median(one) * 1e6:.0f} µs per call through one client",
+        ),
+    )
+
+
 def machine_info() -> dict[str, object]:
     cpu = platform.processor() or "unknown"
     with contextlib.suppress(OSError):
@@ -1267,6 +1318,22 @@ def table(report: Report) -> str:
     return "\n".join(rows)
 
 
+def merged(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """``old`` with the figures and measurements of the benchmarks in ``new`` replaced; when each ran."""
+    ran = {f["bench"] for f in new["figures"]} | set(new["skipped"])
+    figures = [f for f in old.get("figures", []) if f["bench"] not in ran]
+    measurements = {**old.get("measurements", {}), **new["measurements"]}
+    measurements["seconds"] = {
+        **old.get("measurements", {}).get("seconds", {}),
+        **new["measurements"]["seconds"],
+    }
+    runs = {
+        **old.get("partial_runs", {}),
+        **{b: {"started": new["started"], "machine": new["machine"]} for b in ran},
+    }
+    return {**old, "figures": figures + new["figures"], "measurements": measurements, "partial_runs": runs}
+
+
 @contextlib.contextmanager
 def timed(name: str, report: Report) -> Iterator[None]:
     start = time.perf_counter()
@@ -1280,12 +1347,17 @@ def timed(name: str, report: Report) -> Iterator[None]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Run the books-async benchmarks B1-B9.")
+    parser = argparse.ArgumentParser(description="Run the books-async benchmarks B1-B10.")
     parser.add_argument("--quick", action="store_true", help="small counts: a smoke run of every benchmark")
     parser.add_argument(
         "--only", default="", help="comma-separated subset, e.g. B1,B3 (B1 and B2 run together)"
     )
     parser.add_argument("--out", type=Path, default=HERE / "results.json", help="where to write the results")
+    parser.add_argument(
+        "--merge",
+        action="store_true",
+        help="replace only the figures of the benchmarks run in the existing results file (with --only)",
+    )
     parser.add_argument(
         "--child", help=argparse.SUPPRESS
     )  # internal: a B6 run or a B9 worker, in its own process
@@ -1341,6 +1413,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if wanted("B9"):
             with timed("B9", report):
                 bench_b9(settings, report, workdir)
+        if wanted("B10"):
+            with timed("B10", report):
+                asyncio.run(bench_b10(settings, report))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     total = time.perf_counter() - started
@@ -1358,6 +1433,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "skipped": report.skipped,
         "measurements": report.measurements,
     }
+    if args.merge and args.out.exists():
+        results = merged(json.loads(args.out.read_text(encoding="utf-8")), results)
     args.out.write_text(json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8")
     out()
     out(table(report))

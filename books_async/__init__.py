@@ -35,6 +35,7 @@ from books_async._exceptions import (
 )
 from books_async._extra import extra
 from books_async._limiter import Limiter, SlidingWindowLimiter
+from books_async._pool import BooksClients
 from books_async._response import RawResponse
 from books_async._types import NOT_GIVEN, NotGiven
 from books_async._version import __version__
@@ -50,6 +51,7 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BooksClient",
+    "BooksClients",
     "BooksError",
     "BulkResult",
     "ClientClosedError",

@@ -81,6 +81,10 @@ class BooksClient:
         max_retry_wait: a 429 asking for a longer wait than this raises :class:`RateLimitError` at once.
         auth_scheme: send the key as ``x-api-key`` (default) or as ``Authorization: Bearer``.
         session: an ``aiohttp.ClientSession`` to use; it stays yours and is not closed by :meth:`aclose`.
+        connector: an ``aiohttp`` connector (connection pool) to share with other clients, e.g. one client
+            per organisation (:class:`BooksClients` does this for you). The client still makes its own
+            cookie-less session on it, so no organisation's cookies reach another's calls; the connector
+            stays yours and is not closed by :meth:`aclose`. Not with ``session=``.
         max_response_bytes: the largest answer read into memory (default 32 MiB), error answers included;
             a larger one stops being read at the cap and raises :class:`ResponseTooLargeError` (or, for a
             write, :class:`WriteAcceptedError`). Downloads through the bulk helpers stream to disk instead.
@@ -125,6 +129,7 @@ class BooksClient:
         max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT,
         auth_scheme: Literal["x-api-key", "bearer"] = "x-api-key",
         session: aiohttp.ClientSession | None = None,
+        connector: aiohttp.BaseConnector | None = None,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         strict_responses: bool = False,
         trust_env: bool = True,
@@ -171,6 +176,7 @@ class BooksClient:
             sleep=self._sleep,
             trust_env=trust_env and session is None,
             ssl=ssl,
+            connector=connector,
         )
         self._bind(strict_responses)
 

@@ -25,7 +25,7 @@ from books_async._failures import no_silent_resend
 from books_async._logging import transport_log as log
 from books_async._wire import is_loopback
 
-__all__ = ["CLOSE_GRACE", "Flight", "SessionKeeper"]
+__all__ = ["CLOSE_GRACE", "Flight", "SessionKeeper", "new_connector"]
 
 CLOSE_GRACE = 5.0
 """Seconds :meth:`SessionKeeper.aclose` lets calls in flight finish before it ends them."""
@@ -62,8 +62,19 @@ class SessionKeeper:
         connect_timeout: float | None,
         url: str = "",
         trust_env: bool = False,
+        connector: aiohttp.BaseConnector | None = None,
     ) -> None:
+        if connector is not None and not isinstance(connector, aiohttp.BaseConnector):
+            raise ConfigurationError(
+                "connector must be an aiohttp connector (e.g. aiohttp.TCPConnector()); "
+                f"got {type(connector).__name__}."
+            )
+        if connector is not None and session is not None:
+            raise ConfigurationError(
+                "Pass session= or connector=, not both: a session= brings its own connector."
+            )
         self._session = session
+        self._connector = connector
         self._owns_session = session is None
         self._connect_timeout = connect_timeout
         self._url = url
@@ -125,10 +136,21 @@ class SessionKeeper:
             # Its loop is gone (e.g. an earlier asyncio.run()), and its connections with it: closing it does
             # no I/O, and the next asyncio.run() gets a session of its own.
             await session.close()
+        shared = self._connector
+        if shared is not None and getattr(shared, "_loop", loop) is not loop:
+            raise ConfigurationError(
+                "The aiohttp connector passed as BooksClient(connector=...) belongs to another event loop. "
+                "Make the connector, and the clients sharing it, in the event loop that uses them."
+            )
         auth: aiohttp.BasicAuth | None = None
         if self._trust_env:
             # Read off the loop: the lookup may read ~/.netrc for the proxy's credentials.
             self.proxy, auth = await asyncio.to_thread(env_proxy, self._url)
+            # Concurrent first calls all wait here: the first one back makes the session, the rest use it
+            # (a second session would be dropped unclosed, and its connections with it).
+            made = self._session
+            if made is not None and not made.closed and self._session_loop is loop:
+                return made
         session = self._new_session()
         if auth is not None:
             if URL(self._url).scheme == "https":
@@ -141,11 +163,20 @@ class SessionKeeper:
 
     def _new_session(self) -> aiohttp.ClientSession:
         # Made here, inside the running loop, so a client can be built at import time (FastAPI apps).
+        shared = self._connector
+        if shared is not None and shared.closed:
+            raise ClientClosedError(
+                "The aiohttp connector passed as BooksClient(connector=...) was closed by its owner."
+            )
         session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=100, ttl_dns_cache=300, enable_cleanup_closed=True),
+            connector=shared
+            or aiohttp.TCPConnector(limit=100, ttl_dns_cache=300, enable_cleanup_closed=True),
+            # A shared connector is its owner's to close (e.g. BooksClients.aclose), never one client's.
+            connector_owner=shared is None,
             # aiohttp's own default is 300 s total; every request passes its own ClientTimeout anyway.
             timeout=aiohttp.ClientTimeout(total=None, connect=self._connect_timeout),
-            # Cookies would be state shared between calls that the API does not use.
+            # Cookies would be state shared between calls that the API does not use; over a shared connector
+            # they would also carry one organisation's cookies (the vendor's Auth.js) into another's calls.
             cookie_jar=aiohttp.DummyCookieJar(),
         )
         # aiohttp silently resends a GET or DELETE once when a connection drops. Ours must be the only
@@ -214,6 +245,11 @@ class SessionKeeper:
                     await idle.wait()
         finally:
             self._idle = None
+
+
+def new_connector(limit: int) -> aiohttp.TCPConnector:
+    """A connection pool of at most ``limit`` connections, made in the running loop."""
+    return aiohttp.TCPConnector(limit=limit, ttl_dns_cache=300, enable_cleanup_closed=True)
 
 
 def _proxy_credentials(value: str) -> aiohttp.ClientMiddlewareType:

@@ -104,6 +104,7 @@ class Transport:
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         trust_env: bool = False,
         ssl: SSLContext | None = None,
+        connector: aiohttp.BaseConnector | None = None,
     ) -> None:
         url, basic = split_userinfo(base_url)
         self._credentials = Credentials(api_key, auth_scheme, basic)
@@ -117,7 +118,9 @@ class Transport:
         self._sleep = sleep
         self.max_response_bytes = max_response_bytes
         """The largest answer read into memory; reading stops there."""
-        self._sessions = SessionKeeper(session, connect_timeout=timeout.connect, url=url, trust_env=trust_env)
+        self._sessions = SessionKeeper(
+            session, connect_timeout=timeout.connect, url=url, trust_env=trust_env, connector=connector
+        )
         self._ssl: SSLContext | bool = True if ssl is None else ssl
         self._view_closed: bool | None = None
         """None for the client's own transport; for a view, whether the view was closed."""

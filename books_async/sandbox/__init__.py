@@ -30,7 +30,7 @@ from aiohttp import web
 from ._auth import ApiKey
 from ._core import RequestLogEntry
 from ._faults import FaultInjector, FaultSpec, parse_faults
-from ._seed import KEY_NAMES, SeedIds, seed
+from ._seed import KEY_NAMES, ORGANISATION_KEY, SeedIds, seed, seed_organisations
 from ._store import SQLiteFile, Store
 
 if TYPE_CHECKING:
@@ -93,6 +93,8 @@ class SandboxConfig:
     """A SQLite file that keeps the data across restarts; in memory when None."""
     empty: bool = False
     """Start with the organisations and keys only: no customers, products or services."""
+    organisations: int = 0
+    """Extra organisations seeded into a new store, each with one owner key and no documents."""
     clock: Callable[[], float] = time.monotonic
     """The monotonic clock of the rate limiter and of :attr:`Sandbox.request_log`."""
     request_log_size: int = 100_000
@@ -102,6 +104,9 @@ class SandboxConfig:
         parse_faults(self.faults)  # fail at construction on a bad spec, not on the first request
         if self.rate_limit is not None and (self.rate_limit[0] < 1 or self.rate_limit[1] <= 0):
             raise ValueError("rate_limit needs at least 1 request over a positive period")
+        count: object = self.organisations
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            raise ValueError(f"organisations must be a whole number >= 0; got {self.organisations!r}")
 
 
 def build_store(config: SandboxConfig) -> Store:
@@ -123,6 +128,7 @@ def build_store(config: SandboxConfig) -> Store:
             )
     else:
         seed(store, api_key=config.api_key, empty=config.empty)
+        seed_organisations(store, config.organisations)
     store.flush()
     return store
 
@@ -270,6 +276,16 @@ class Sandbox:
         return _named_key(self.state.store, KEY_NAMES["other_org"]).org_id
 
     @property
+    def organisations(self) -> dict[str, str]:
+        """The extra organisations (``organisations=N``): org id → its owner key, in seeding order."""
+        found: dict[int, tuple[str, str]] = {}
+        prefix = ORGANISATION_KEY.format("")
+        for key in self.state.store.keys.values():
+            if key.name.startswith(prefix) and key.name[len(prefix) :].isdigit():
+                found[int(key.name[len(prefix) :])] = (key.org_id, key.key)
+        return dict(found[n] for n in sorted(found))
+
+    @property
     def seed(self) -> SeedIds | None:
         """Ids of the seeded customers, products and services (None with ``empty``)."""
         raw = self.state.store.orgs[self.org_id].meta.get("seed")
@@ -309,12 +325,14 @@ async def serve(
     faults_seed: int | None = None,
     data: str | Path | None = None,
     empty: bool = False,
+    organisations: int = 0,
     clock: Callable[[], float] = time.monotonic,
 ) -> AsyncIterator[Sandbox]:
     """Run a sandbox for the duration of the ``async with`` block and yield it.
 
     Binds 127.0.0.1 on a free port by default. ``sb.base_url`` and ``sb.api_key`` are what a client needs;
-    ``sb.member_key``, ``sb.other_app_key`` and ``sb.other_org_key`` exercise the other roles.
+    ``sb.member_key``, ``sb.other_app_key`` and ``sb.other_org_key`` exercise the other roles;
+    ``organisations=N`` seeds N more organisations, their keys in ``sb.organisations`` (org id → key).
 
     Raises:
         ValueError: a bad ``faults`` spec or ``rate_limit``.
@@ -329,6 +347,7 @@ async def serve(
         faults_seed=faults_seed,
         data=data,
         empty=empty,
+        organisations=organisations,
         clock=clock,
     )
     sandbox = Sandbox(config)
@@ -416,3 +435,5 @@ def _iter_keys(sandbox: Sandbox) -> Iterator[tuple[str, str]]:
     yield "member (default org)", sandbox.member_key
     yield "whatsapp app (403 on books routes)", sandbox.other_app_key
     yield "owner (second org)", sandbox.other_org_key
+    for org_id, key in sandbox.organisations.items():
+        yield f"owner (org {org_id})", key

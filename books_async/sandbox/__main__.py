@@ -45,6 +45,13 @@ def build_parser(prog: str = "python -m books_async.sandbox") -> argparse.Argume
     parser.add_argument("--faults-seed", type=int, default=None, help="seed for reproducible faults")
     parser.add_argument("--data", default=None, metavar="FILE", help="keep the data in this SQLite file")
     parser.add_argument("--empty", action="store_true", help="start with no customers, products or services")
+    parser.add_argument(
+        "--organisations",
+        type=int,
+        default=0,
+        metavar="N",
+        help="seed N more organisations, one owner key each (printed), e.g. for many-organisation tests",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log every request (ids, never keys)")
     return parser
 
@@ -82,6 +89,7 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "python -m books_asyn
             faults_seed=args.faults_seed,
             data=args.data,
             empty=args.empty,
+            organisations=args.organisations,
         )
     except ValueError as exc:
         parser.error(str(exc))

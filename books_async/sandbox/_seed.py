@@ -11,7 +11,7 @@ from ._gst import make_gstin, place_of_supply
 from ._ids import object_id
 from ._store import Store
 
-__all__ = ["KEY_NAMES", "SeedIds", "seed"]
+__all__ = ["KEY_NAMES", "ORGANISATION_KEY", "SeedIds", "seed", "seed_organisations"]
 
 KEY_NAMES: Final = {
     "owner": "default owner",
@@ -20,6 +20,9 @@ KEY_NAMES: Final = {
     "other_org": "second org owner",
 }
 """The names of the keys the sandbox makes, by the attribute of :class:`~books_async.sandbox.Sandbox`."""
+
+ORGANISATION_KEY: Final = "owner of organisation {}"
+"""The name of the owner key of each extra organisation (``organisations=N``), numbered from 1."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -190,3 +193,16 @@ def seed(store: Store, *, api_key: str | None, empty: bool) -> None:
     )
     org.meta["seed"] = {name: getattr(ids, name) for name in SeedIds.__dataclass_fields__}
     store.touch(org)
+
+
+def seed_organisations(store: Store, count: int) -> None:
+    """Add ``count`` organisations, each in its own account with one owner key and no documents."""
+    for n in range(1, count + 1):
+        account = object_id()
+        org = store.add_org(
+            _org(f"Organisation {n} Pvt Ltd", "27", "AAPFU0939F", "Mumbai", "400069", f"G{n}"), account
+        )
+        key = ApiKey(
+            key=new_key(), org_id=org.id, account_id=account, role="owner", name=ORGANISATION_KEY.format(n)
+        )
+        store.add_key(key)
