@@ -441,3 +441,68 @@ def test_a_bare_array_of_live_shaped_models_keeps_every_objects_unknown_keys() -
     assert isinstance(fast, list)
     assert [extra(x)["__v"] for x in fast] == [0, 1]
     assert all(extra(x.line_items[0]) == {"_id": "64f1a2b3c4d5e6f708192a3d"} for x in fast if x.line_items)
+
+
+_DATETIME_TEXTS: Final = [
+    "2026-03-14T06:00:00.1234567Z",  # past microseconds: fromisoformat truncates, msgspec would round
+    "2026-03-14T06:00:00.9999995Z",
+    "2026-03-14t06:00:00z",  # lower case: fromisoformat refuses, msgspec would read it
+    "2026-03-14 06:00:00+05:30",
+    "2026-03-14T06:00Z",
+    "2026-03-14T06:00:00,5Z",
+    "2026-03-14T06:00:00+05:30:10",
+    "20260314T060000Z",
+    "2026-03-14",
+]
+_DATE_TEXTS: Final = [
+    "20260314",
+    "2026-W11-6",
+    "2026-03-14T00:00:00",
+    "2026-3-14",
+    "2026-02-30",
+    " 2026-03-14",
+]
+
+
+def _fast_reads_what_the_strict_reference_reads(raw: bytes) -> None:
+    # Both paths agree in both modes (_agree); and the fast path itself reads every document the strict
+    # reference path reads. What only tolerant reading accepts (a value recovered as None, with a note) is
+    # the reference path's work.
+    readable = _reference(raw, models.Invoice, True) is not ERROR
+    for strict in (False, True):
+        fast = _agree(raw, models.Invoice, strict)
+        if strict:
+            assert (fast is not _fast.MISS) == readable
+        elif readable:
+            assert fast is not _fast.MISS
+
+
+@pytest.mark.parametrize("unknown_keys", [False, True], ids=["closed", "open"])
+@pytest.mark.parametrize("text", _DATETIME_TEXTS)
+def test_date_times_are_read_by_the_reference_hook_not_by_msgspec(text: str, unknown_keys: bool) -> None:
+    """msgspec's RFC 3339 reading differs from fromisoformat at the edges: neither mirror uses it."""
+    wire = _live_invoice()
+    if not unknown_keys:
+        for key in ("__v", "org_id"):
+            del wire[key]
+        lines = wire["line_items"]
+        assert isinstance(lines, list)
+        for line in lines:
+            assert isinstance(line, dict)
+            line.pop("_id")
+        wire.update(invoice_date="2026-03-14", due_date="2026-03-28")
+    wire["status"] = "sent"
+    wire["createdAt"] = text
+    raw = _serde.dumps(wire)
+    _fast_reads_what_the_strict_reference_reads(raw)
+
+
+@pytest.mark.parametrize("text", _DATE_TEXTS)
+def test_dates_msgspec_refuses_are_read_by_the_hook_as_the_reference_does(text: str) -> None:
+    """A date msgspec does not read (anything but YYYY-MM-DD) goes to the open mirror and the date hook."""
+    wire = _live_invoice()
+    for key in ("__v", "org_id"):
+        del wire[key]
+    wire.update(status="sent", invoice_date=text, due_date="2026-03-28")
+    raw = _serde.dumps(wire)
+    _fast_reads_what_the_strict_reference_reads(raw)
