@@ -75,6 +75,7 @@ class Settings:
     """How much work each benchmark does; ``--quick`` shrinks everything for a smoke run."""
 
     repeats: int = 5
+    b1_repeats: int = 9  # the per-GET figures swing most between rounds: more rounds, same median
     b1_requests: dict[int, int] = field(default_factory=lambda: {1: 1200, 64: 2500})
     httpx_requests: dict[int, int] = field(default_factory=lambda: {1: 1000, 64: 1000})
     b3_loops: int = 20
@@ -99,6 +100,7 @@ class Settings:
     def quick(cls) -> Settings:
         return cls(
             repeats=2,
+            b1_repeats=2,
             b1_requests={1: 200, 64: 400},
             httpx_requests={1: 100, 64: 200},
             b3_loops=3,
@@ -372,7 +374,7 @@ async def bench_b1_b2(settings: Settings, report: Report, workdir: Path) -> None
                     for name in variants
                 }
                 out(f"B1/B2: GET invoice at concurrency {conc} ({n})")
-                samples = await asyncio.wait_for(interleave(variants, n, conc, settings.repeats), 300)
+                samples = await asyncio.wait_for(interleave(variants, n, conc, settings.b1_repeats), 600)
                 med = {name: median(s) for name, s in samples.items()}
                 results[f"c{conc}"] = {
                     "requests_per_repeat": n,
@@ -564,12 +566,16 @@ print(json.dumps({{"seconds": dt, "modules": sorted(m.split(".")[0] for m in sys
 
 
 def _import_once(stmt: str) -> dict[str, object]:
+    # Bytecode is written and reused, as an installed wheel's is: with PYTHONDONTWRITEBYTECODE set (these
+    # machines set it), every probe would compile books-async's sources while the rivals' came compiled.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     done = subprocess.run(  # noqa: S603  # our own interpreter and fixed code
         [sys.executable, "-c", _IMPORT_PROBE.format(stmt=stmt)],
         capture_output=True,
         text=True,
         timeout=60,
         check=True,
+        env=env,
     )
     result: dict[str, object] = json.loads(done.stdout)
     return result
@@ -1465,8 +1471,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "machine": machine_info(),
         "method": (
             "Each figure is a ratio of two things measured in the same run, interleaved A,B,A,B..., "
-            f"{settings.repeats} repeats (B8: {settings.b8_repeats}), median quoted. Client CPU is "
-            "time.process_time() of the client process; servers run in their own processes."
+            f"{settings.repeats} repeats (B1/B2: {settings.b1_repeats}, B3: {settings.b3_repeats}, "
+            f"B7 decode pairs: {settings.b7_decode_pairs}, B8: {settings.b8_repeats}), median quoted. "
+            "Client CPU is time.process_time() of the client process; servers run in their own processes."
         ),
         "figures": [vars(f) for f in report.figures],
         "skipped": report.skipped,
