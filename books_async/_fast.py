@@ -2,7 +2,7 @@
 
 :func:`decode` returns :data:`MISS` for anything it does not accept cleanly, and ``_serde.decode`` then takes
 the reference path (cattrs, the tolerant hooks), so error messages and tolerance are that path's.
-What it accepts it builds as the reference path would, in C but for dates and date-times:
+What it accepts it builds as the reference path would, in C but for date-times (and a live answer's dates):
 
 1. msgspec parses the JSON once, numbers with a fraction as exact ``Decimal``s (``1500.00`` keeps its scale);
 2. the tree is converted to the generated *closed* mirror, which checks keys and types; money must be a JSON
