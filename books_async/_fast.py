@@ -24,6 +24,7 @@ what it measured: ``docs/design/fast-decode.md``.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
@@ -40,15 +41,13 @@ _Decoder = Callable[[bytes | str], object]
 _Table = dict[type, tuple[type, type, Callable[[object, object], None]]]
 # Per (type, strict): a decoder, or None when the type has no mirror. Types are the handful a resource names.
 _decoders: dict[tuple[object, bool], _Decoder | None] = {}
-_tables: list[_Table] = []
 
 
+@functools.cache
 def _table() -> _Table:
-    if not _tables:
-        from books_async._generated import fast  # imports msgspec: on first use only
+    from books_async._generated import fast  # imports msgspec: on first use only
 
-        _tables.append(fast.build())
-    return _tables[0]
+    return fast.build()
 
 
 def _dec_hook(strict: bool) -> Callable[[type, object], object]:
